@@ -1,0 +1,129 @@
+import { type Generator, type LoadResult, prepareLoad } from './load.ts';
+import { cpuMicros, cpuMicrosByThread, rssBytes } from './processes.ts';
+import { monotonicMicros, type TimeWindow } from './profile.ts';
+import type { RequestPool } from './requests.ts';
+
+export interface BenchSettings {
+  generator: Generator;
+  workDir: string;
+  quick: boolean;
+  warmupSeconds: number;
+  measureSeconds: number;
+  connections: number;
+  /** Requests per second per instance to size warm-up pools of distinct requests before anything is measured. */
+  rateGuess: number;
+  /** With --profile: where `node --cpu-prof` writes, and the summaries collected for the report. */
+  profileDir: string | undefined;
+  profiles: string[];
+  /** The measured part of each run, to summarise profiles on it alone. */
+  windows: Array<{ label: string; pids: readonly number[] } & TimeWindow>;
+  log(line: string): void;
+}
+
+export interface LoadTarget {
+  /** One entry per instance; the connections are split evenly between them, one load generator each. */
+  origins: readonly string[];
+  /** The processes whose CPU and memory count as the server's. */
+  pids: readonly number[];
+  /** The requests for one instance's run of `seconds` at up to `rps` per second. */
+  pool(instance: number, seconds: number, rps: number): RequestPool | Promise<RequestPool>;
+}
+
+export interface Measurement {
+  requests: number;
+  seconds: number;
+  rps: number;
+  p50Ms: number;
+  /** With several instances: the worst instance's p99. */
+  p99Ms: number;
+  cpuMicrosPerRequest: number;
+  /** The same CPU split by kind of thread (main, libuv pool, V8 workers…), µs per request. */
+  cpuByThread: Record<string, number>;
+  rssMb: number;
+}
+
+/** Runs one load on every instance at once and checks that every answer was a success. */
+export async function loadTogether(
+  settings: BenchSettings,
+  label: string,
+  target: LoadTarget,
+  seconds: number,
+  rpsPerInstance: number,
+): Promise<LoadResult> {
+  const count = target.origins.length;
+  const prepared = [];
+  for (let i = 0; i < count; i++) {
+    prepared.push(
+      prepareLoad(settings.generator, {
+        origin: target.origins[i] as string,
+        pool: await target.pool(i, seconds, rpsPerInstance),
+        connections: Math.max(1, Math.round(settings.connections / count)),
+        durationSeconds: seconds,
+        workDir: settings.workDir,
+        label: `${label}-${i}`,
+      }),
+    );
+  }
+  const results = await Promise.all(prepared.map((p) => p.run()));
+  const problems: string[] = [];
+  for (const [i, r] of results.entries()) {
+    if (r.non2xx > 0) problems.push(`${r.non2xx} answers outside 2xx`);
+    if (r.socketErrors > 0) problems.push(`${r.socketErrors} socket errors or timeouts`);
+    if (r.exhausted) problems.push(`instance ${i}: the pool of distinct requests ran out (it was sized too small)`);
+  }
+  if (problems.length > 0) throw new Error(`${label}: ${problems.join('; ')}`);
+  return {
+    requests: results.reduce((n, r) => n + r.requests, 0),
+    seconds: Math.max(...results.map((r) => r.seconds)),
+    rps: results.reduce((n, r) => n + r.rps, 0),
+    p50Ms: Math.max(...results.map((r) => r.p50Ms)),
+    p99Ms: Math.max(...results.map((r) => r.p99Ms)),
+    non2xx: 0,
+    socketErrors: 0,
+    exhausted: false,
+  };
+}
+
+/**
+ * Warm-up (JIT, pools, caches), then the measured run: throughput and latency from the load generator, CPU time
+ * per request and memory from /proc for the server processes only.
+ */
+export async function measure(settings: BenchSettings, label: string, target: LoadTarget): Promise<Measurement> {
+  const warm = await loadTogether(settings, `${label}-warmup`, target, settings.warmupSeconds, settings.rateGuess);
+  // Distinct-request pools are sized from the warm-up rate, with room for a server that was still cold during a
+  // short warm-up (a pool that runs out fails the run).
+  const expected = Math.max(5000, (warm.rps / target.origins.length) * 2.5);
+  const threadsBefore = target.pids.map(cpuMicrosByThread);
+  const cpuBefore = target.pids.reduce((n, pid) => n + cpuMicros(pid), 0);
+  const fromUs = monotonicMicros();
+  const result = await loadTogether(settings, label, target, settings.measureSeconds, expected);
+  settings.windows.push({ label, pids: target.pids, fromUs, toUs: monotonicMicros() });
+  const cpuAfter = target.pids.reduce((n, pid) => n + cpuMicros(pid), 0);
+  const cpuByThread: Record<string, number> = {};
+  target.pids.forEach((pid, i) => {
+    for (const [kind, micros] of cpuMicrosByThread(pid)) {
+      const delta = micros - ((threadsBefore[i] as Map<string, number>).get(kind) ?? 0);
+      cpuByThread[kind] = (cpuByThread[kind] ?? 0) + delta / result.requests;
+    }
+  });
+  const perRequest = (cpuAfter - cpuBefore) / result.requests;
+  const split = Object.entries(cpuByThread)
+    .filter(([, us]) => us >= 1)
+    .sort((a, b) => b[1] - a[1])
+    .map(([kind, us]) => `${kind} ${Math.round(us)}`)
+    .join(', ');
+  settings.log(
+    `  ${label}: ${Math.round(result.rps)} req/s, p50 ${result.p50Ms.toFixed(2)} ms, p99 ${result.p99Ms.toFixed(2)} ms, ` +
+      `CPU ${Math.round(perRequest)} µs/req (${split})`,
+  );
+  return {
+    requests: result.requests,
+    seconds: result.seconds,
+    rps: result.rps,
+    p50Ms: result.p50Ms,
+    p99Ms: result.p99Ms,
+    cpuMicrosPerRequest: perRequest,
+    cpuByThread,
+    rssMb: target.pids.reduce((n, pid) => n + rssBytes(pid), 0) / 2 ** 20,
+  };
+}

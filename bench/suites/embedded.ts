@@ -1,0 +1,42 @@
+import path from 'node:path';
+import { benchEnv, createFixtures } from '../lib/handoff.ts';
+import { type BenchSettings, measure } from '../lib/measure.ts';
+import type { Row, Soak } from '../lib/report.ts';
+import { SignedRequestSource } from '../lib/requests.ts';
+import { checkClientTokens, clientTokenTarget, soak, startServer, stopServer } from './handoff-servers.ts';
+
+/** The default deployment: one process, embedded PGlite in a data directory, replay guard and limits in memory. */
+export async function benchEmbedded(
+  settings: BenchSettings,
+  options: { users: number; soakSeconds: number },
+): Promise<{ rows: Row[]; soaks: Soak[] }> {
+  const env = { ...benchEnv, HANDOFF_DATA_DIR: path.join(settings.workDir, 'embedded-data') };
+  // The embedded store admits one process at a time: fixtures first, then the server.
+  const fixtures = await createFixtures(env, options.users, 0);
+  const source = new SignedRequestSource(
+    fixtures.partner.hmac,
+    fixtures.users.map((u) => u.participantCode),
+  );
+  const server = await startServer(settings, 'handoff embedded', env);
+  try {
+    await checkClientTokens(server, source, fixtures);
+    const target = clientTokenTarget([server], source);
+    const measured = await measure(settings, 'handoff-embedded', target);
+    const row: Row = {
+      id: 'handoff-embedded',
+      label: 'Handoff POST /client_auth_token, embedded (PGlite, memory)',
+      comparedWith: 'oidc-provider',
+      ...measured,
+    };
+    const soaks: Soak[] = [];
+    if (options.soakSeconds > 0) {
+      soaks.push({
+        id: row.id,
+        ...(await soak(settings, 'handoff-embedded', target, measured.rps, options.soakSeconds)),
+      });
+    }
+    return { rows: [row], soaks };
+  } finally {
+    await stopServer(settings, server);
+  }
+}

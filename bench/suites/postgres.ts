@@ -1,0 +1,244 @@
+import { randomBytes } from 'node:crypto';
+import { benchEnv, createFixtures, type Env, type Fixtures, startScript } from '../lib/handoff.ts';
+import { type BenchSettings, type LoadTarget, measure } from '../lib/measure.ts';
+import type { Row, RowId, Soak } from '../lib/report.ts';
+import { cyclingPool, fixedPool, type RequestPool, type RequestSpec, SignedRequestSource } from '../lib/requests.ts';
+import { createDatabase, deleteRedisPrefix, insertLoginTokens } from '../lib/stores.ts';
+import { checkLoginToken, checkLoginWithToken, expect, send } from '../lib/verify.ts';
+import { checkClientTokens, clientTokenTarget, soak, startServer, stopServer } from './handoff-servers.ts';
+
+export interface PostgresOptions {
+  adminUrl: string;
+  redisUrl: string;
+  users: number;
+  /** Length of each of the two memory-soak loads (0 = none). */
+  soakSeconds: number;
+  /** Also measure with per-request info logs (the server's default level). */
+  infoLogs: boolean;
+  wanted(id: RowId): boolean;
+}
+
+/** Users with a linked identifier, for the partner API's `User-Identifier` authentication. */
+const identifiedUsers = 50;
+
+/** Distinct unspent login tokens, redeemed once each: `POST path` with `{"uuid","token"}`. */
+async function redemptionPool(
+  databaseUrl: string,
+  fixtures: Fixtures,
+  path: string,
+  headers: Record<string, string>,
+  count: number,
+): Promise<RequestPool> {
+  const owners = fixtures.users.slice(0, identifiedUsers).map((u) => u.uuid);
+  const tokens = await insertLoginTokens(databaseUrl, fixtures.partnerId, owners, count);
+  return {
+    count: tokens.length,
+    cycle: false,
+    at: (i) => {
+      const { uuid, token } = tokens[i] as { uuid: string; token: string };
+      return {
+        method: 'POST',
+        path,
+        headers: { 'Content-Type': 'application/json', ...headers },
+        body: JSON.stringify({ uuid, token }),
+      };
+    },
+  };
+}
+
+/**
+ * The production shape (PostgreSQL + Redis) in a fresh database: client access tokens on one and on two instances,
+ * login tokens issued and redeemed, each next to node:http doing only the essential SQL statement.
+ */
+export async function benchPostgres(
+  settings: BenchSettings,
+  options: PostgresOptions,
+): Promise<{ rows: Row[]; soaks: Soak[] }> {
+  const database = await createDatabase(options.adminUrl);
+  const prefix = `bench:${randomBytes(5).toString('hex')}:`;
+  const rows: Row[] = [];
+  const soaks: Soak[] = [];
+  try {
+    const env: Env = {
+      ...benchEnv,
+      DATABASE_URL: database.url,
+      REDIS_URL: options.redisUrl,
+      HANDOFF_REDIS_PREFIX: prefix,
+      HANDOFF_MASTER_KEY: randomBytes(32).toString('base64'),
+    };
+    const fixtures = await createFixtures(env, options.users, identifiedUsers);
+    const source = new SignedRequestSource(
+      fixtures.partner.hmac,
+      fixtures.users.map((u) => u.participantCode),
+    );
+    const apiKey = { 'X-Api-Key': fixtures.partner.api_key };
+
+    if (
+      options.wanted('handoff-pg-redis') ||
+      options.wanted('handoff-login-token') ||
+      options.wanted('handoff-login-with-token')
+    ) {
+      const server = await startServer(settings, 'handoff pg+redis', env);
+      try {
+        if (options.wanted('handoff-pg-redis')) {
+          await checkClientTokens(server, source, fixtures);
+          const target = clientTokenTarget([server], source);
+          const measured = await measure(settings, 'handoff-pg-redis', target);
+          rows.push({
+            id: 'handoff-pg-redis',
+            label: 'Handoff POST /client_auth_token, PostgreSQL + Redis, audit on',
+            comparedWith: 'oidc-provider',
+            ...measured,
+          });
+          if (options.soakSeconds > 0) {
+            const result = await soak(settings, 'handoff-pg-redis', target, measured.rps, options.soakSeconds);
+            soaks.push({ id: 'handoff-pg-redis', ...result });
+          }
+        }
+
+        const issueRequests: RequestSpec[] = fixtures.users.slice(0, identifiedUsers).map((u) => ({
+          method: 'GET',
+          path: '/api/v1/user/login-token',
+          headers: { ...apiKey, 'User-Identifier': u.identifier as string },
+        }));
+        const first = fixtures.users[0] as Fixtures['users'][number];
+        const issued = await checkLoginToken(server.origin, issueRequests[0] as RequestSpec, first.uuid);
+        const redeem = (token: string): RequestSpec => ({
+          method: 'POST',
+          path: '/api/v2/user/login-with-token',
+          headers: { 'Content-Type': 'application/json', ...apiKey },
+          body: JSON.stringify({ uuid: first.uuid, token }),
+        });
+        await checkLoginWithToken(server.origin, redeem(issued), first.uuid);
+
+        if (options.wanted('handoff-login-token')) {
+          const measured = await measure(settings, 'handoff-login-token', {
+            origins: [server.origin],
+            pids: [server.process.pid],
+            pool: () => cyclingPool(issueRequests),
+          });
+          rows.push({
+            id: 'handoff-login-token',
+            label: 'Handoff GET /api/v1/user/login-token (X-Api-Key + User-Identifier)',
+            comparedWith: 'bare-pg-insert',
+            ...measured,
+          });
+        }
+        if (options.wanted('handoff-login-with-token')) {
+          const measured = await measure(settings, 'handoff-login-with-token', {
+            origins: [server.origin],
+            pids: [server.process.pid],
+            pool: (_i, seconds, rps) =>
+              redemptionPool(
+                database.url,
+                fixtures,
+                '/api/v2/user/login-with-token',
+                apiKey,
+                Math.ceil(rps * seconds) + 500,
+              ),
+          });
+          rows.push({
+            id: 'handoff-login-with-token',
+            label: 'Handoff POST /api/v2/user/login-with-token (X-Api-Key)',
+            comparedWith: 'bare-pg-update',
+            ...measured,
+          });
+        }
+      } finally {
+        await stopServer(settings, server);
+      }
+    }
+
+    if (options.wanted('bare-pg-insert') || options.wanted('bare-pg-update')) {
+      rows.push(...(await benchBarePostgres(settings, database.url, fixtures)));
+    }
+
+    if (options.wanted('handoff-pg-redis-x2')) {
+      const servers = [await startServer(settings, 'handoff pg+redis #1', env)];
+      try {
+        servers.push(await startServer(settings, 'handoff pg+redis #2', env));
+        for (const server of servers) await checkClientTokens(server, source, fixtures);
+        const measured = await measure(settings, 'handoff-pg-redis-x2', clientTokenTarget(servers, source));
+        rows.push({
+          id: 'handoff-pg-redis-x2',
+          label: 'Handoff POST /client_auth_token, 2 instances, PostgreSQL + Redis',
+          comparedWith: 'handoff-pg-redis',
+          ...measured,
+        });
+      } finally {
+        for (const server of servers) await stopServer(settings, server);
+      }
+    }
+
+    if (options.infoLogs && options.wanted('handoff-pg-redis-info-logs')) {
+      const server = await startServer(settings, 'handoff pg+redis info logs', { ...env, HANDOFF_LOG_LEVEL: 'info' });
+      try {
+        await checkClientTokens(server, source, fixtures);
+        const measured = await measure(settings, 'handoff-pg-redis-info-logs', clientTokenTarget([server], source));
+        rows.push({
+          id: 'handoff-pg-redis-info-logs',
+          label: 'the same, HANDOFF_LOG_LEVEL=info (a log line per request)',
+          comparedWith: 'handoff-pg-redis',
+          ...measured,
+        });
+      } finally {
+        await stopServer(settings, server);
+      }
+    }
+    return { rows, soaks };
+  } finally {
+    await database.drop();
+    await deleteRedisPrefix(options.redisUrl, prefix);
+  }
+}
+
+/** node:http + one INSERT (resp. one conditional UPDATE) per request, on the same table and pool size. */
+async function benchBarePostgres(settings: BenchSettings, databaseUrl: string, fixtures: Fixtures): Promise<Row[]> {
+  const owner = fixtures.users[0] as Fixtures['users'][number];
+  const server = await startScript(
+    'bare node:http + PostgreSQL',
+    'bare-postgres.ts',
+    {
+      DATABASE_URL: databaseUrl,
+      BENCH_PARTNER_ID: fixtures.partnerId,
+      BENCH_PARTICIPANT_ID: owner.uuid,
+    },
+    '/health',
+  );
+  const rows: Row[] = [];
+  try {
+    const insert: RequestSpec = { method: 'GET', path: '/insert', headers: {} };
+    const inserted = await send(server.origin, insert);
+    expect(
+      inserted.status === 200 && typeof inserted.json?.token === 'string',
+      `GET /insert answered ${inserted.status}`,
+    );
+    const spend: RequestSpec = {
+      method: 'POST',
+      path: '/update',
+      headers: { 'Content-Type': 'application/json' },
+      body: JSON.stringify({ uuid: owner.uuid, token: inserted.json.token }),
+    };
+    expect((await send(server.origin, spend)).status === 200, 'the first UPDATE did not spend the token');
+    expect((await send(server.origin, spend)).status === 400, 'the second UPDATE spent the token again');
+
+    const base: Omit<LoadTarget, 'pool'> = { origins: [server.origin], pids: [server.process.pid] };
+    rows.push({
+      id: 'bare-pg-insert',
+      label: 'bare node:http + one PostgreSQL INSERT',
+      ...(await measure(settings, 'bare-pg-insert', { ...base, pool: () => fixedPool(insert) })),
+    });
+    rows.push({
+      id: 'bare-pg-update',
+      label: 'bare node:http + one conditional PostgreSQL UPDATE',
+      ...(await measure(settings, 'bare-pg-update', {
+        ...base,
+        pool: (_i, seconds, rps) =>
+          redemptionPool(databaseUrl, fixtures, '/update', {}, Math.ceil(rps * seconds) + 500),
+      })),
+    });
+    return rows;
+  } finally {
+    await server.process.stop();
+  }
+}

@@ -1,0 +1,72 @@
+import { startScript } from '../lib/handoff.ts';
+import { type BenchSettings, measure } from '../lib/measure.ts';
+import type { Row } from '../lib/report.ts';
+import { fixedPool, type RequestSpec, signHmacHeaders } from '../lib/requests.ts';
+import { checkOidcToken, expect, send } from '../lib/verify.ts';
+
+/** The ceiling: the same request bytes as a signed client_auth_token call, answered with a fixed JSON. */
+export async function benchBareHttp(settings: BenchSettings): Promise<Row> {
+  const server = await startScript('bare node:http', 'bare-http.ts', {});
+  try {
+    const body = '{"participant_code":"ABC123","permissions":["crypto-buy","crypto-sell"]}';
+    const credential = {
+      api_key: 'x'.repeat(24),
+      secret: Buffer.alloc(32).toString('base64'),
+      passphrase: 'y'.repeat(32),
+    };
+    const request: RequestSpec = {
+      method: 'POST',
+      path: '/client_auth_token',
+      headers: {
+        'Content-Type': 'application/json',
+        ...signHmacHeaders(credential, 'POST', '/client_auth_token', body, 0),
+      },
+      body,
+    };
+    const answer = await send(server.origin, request);
+    expect(
+      answer.status === 201 && typeof answer.json?.message === 'object',
+      `bare node:http answered ${answer.status}`,
+    );
+    const measured = await measure(settings, 'bare-http', {
+      origins: [server.origin],
+      pids: [server.process.pid],
+      pool: () => fixedPool(request),
+    });
+    return { id: 'bare-http', label: 'bare node:http, fixed JSON', ...measured };
+  } finally {
+    await server.process.stop();
+  }
+}
+
+const resource = 'https://api.bench.test';
+
+/** The peer: node-oidc-provider, client_credentials grant, ES256 JWT access tokens, in memory. */
+export async function benchOidcProvider(settings: BenchSettings): Promise<Row> {
+  const server = await startScript(
+    'node-oidc-provider',
+    'oidc-peer.ts',
+    { BENCH_CLIENT_ID: 'bench', BENCH_CLIENT_SECRET: 'bench-secret', BENCH_RESOURCE: resource },
+    '/.well-known/openid-configuration',
+  );
+  try {
+    const request: RequestSpec = {
+      method: 'POST',
+      path: '/token',
+      headers: {
+        'Content-Type': 'application/x-www-form-urlencoded',
+        Authorization: `Basic ${Buffer.from('bench:bench-secret').toString('base64')}`,
+      },
+      body: 'grant_type=client_credentials&scope=api',
+    };
+    await checkOidcToken(server.origin, request, resource);
+    const measured = await measure(settings, 'oidc-provider', {
+      origins: [server.origin],
+      pids: [server.process.pid],
+      pool: () => fixedPool(request),
+    });
+    return { id: 'oidc-provider', label: 'node-oidc-provider 9, client_credentials, ES256 JWT', ...measured };
+  } finally {
+    await server.process.stop();
+  }
+}

@@ -1,0 +1,32 @@
+import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
+
+/** A token from the CSPRNG, URL-safe (base64url, no padding). 32 bytes = 256 bits by default. */
+export function randomToken(bytes = 32): string {
+  return randomBytes(bytes).toString('base64url');
+}
+
+/** SHA-256 as lowercase hex: how one-time tokens, API keys and passphrases are stored. */
+export function sha256Hex(value: string): string {
+  return createHash('sha256').update(value).digest('hex');
+}
+
+/** Constant-time string equality: compares digests so neither length nor content leaks through timing. */
+export function constantTimeEqual(a: string, b: string): boolean {
+  const da = createHash('sha256').update(a).digest();
+  const db = createHash('sha256').update(b).digest();
+  return timingSafeEqual(da, db);
+}
+
+const codeAlphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789';
+
+/** A 6-character participant/platform code, `[A-Z0-9]{6}`, without modulo bias. */
+export function randomParticipantCode(): string {
+  let code = '';
+  while (code.length < 6) {
+    for (const byte of randomBytes(12)) {
+      // 252 = 7 * 36: reject the tail so each character is uniform.
+      if (byte < 252 && code.length < 6) code += codeAlphabet[byte % 36];
+    }
+  }
+  return code;
+}

@@ -1,0 +1,119 @@
+import { authenticatePartner } from '../../auth/partner-auth.ts';
+import { authenticateUser } from '../../auth/user-auth.ts';
+import { randomToken, sha256Hex } from '../../crypto/random.ts';
+import { HandoffError } from '../../errors/catalogue.ts';
+import { compileValidator } from '../../schemas/validator.ts';
+import { insertLoginToken, spendLoginToken } from '../../store/login-tokens.ts';
+import { issueTokenPair } from '../../tokens/session-tokens.ts';
+import { readJsonBody } from '../json-body.ts';
+import { defineRoute } from '../route.ts';
+import { auditPartnerApi } from './audit.ts';
+import {
+  errorResponses,
+  LoginTokenResponse,
+  LoginWithTokenRequest,
+  LoginWithTokenResponse,
+  partnerAuthErrors,
+  userAuthErrors,
+} from './schemas.ts';
+
+export const defaultLoginTokenTtlSeconds = 300;
+export const maxLoginTokenTtlSeconds = 3600;
+
+const validateLoginWithToken = compileValidator<LoginWithTokenRequest>(LoginWithTokenRequest);
+
+/** `2019-06-06T16:16:16Z`: UTC to the second. */
+const toExpiryDate = (date: Date) => `${date.toISOString().slice(0, 19)}Z`;
+
+export const loginTokenRoute = defineRoute({
+  method: 'GET',
+  url: '/api/v1/user/login-token',
+  surface: 'partner-api',
+  summary: 'A one-time login token for the authenticated user, for the hosted private pages',
+  tag: 'Login tokens',
+  security: 'partner+user',
+  responses: { 200: { description: 'One-time login token', schema: LoginTokenResponse }, ...errorResponses },
+  errors: [...partnerAuthErrors, ...userAuthErrors],
+  async handler(request, reply, ctx) {
+    const partner = await authenticatePartner(request, ctx);
+    const { participant } = await authenticateUser(request, ctx, partner).catch((error: unknown) => {
+      if (error instanceof HandoffError) {
+        auditPartnerApi(ctx, request, {
+          action: 'login_token.issue',
+          outcome: 'rejected',
+          reason: error.code,
+          partnerId: partner.partnerId,
+        });
+      }
+      throw error;
+    });
+    const ttl = Math.min(partner.settings.loginTokenTtlSeconds ?? defaultLoginTokenTtlSeconds, maxLoginTokenTtlSeconds);
+    const nowMs = ctx.clock();
+    // Whole seconds, so expiryDate is exactly when the token stops working.
+    const expiresAt = new Date((Math.floor(nowMs / 1000) + ttl) * 1000);
+    const token = randomToken(32);
+    await insertLoginToken(ctx.db, {
+      tokenHash: sha256Hex(token),
+      partnerId: partner.partnerId,
+      participantId: participant.uuid,
+      createdAt: new Date(nowMs),
+      expiresAt,
+    });
+    auditPartnerApi(ctx, request, {
+      action: 'login_token.issue',
+      outcome: 'success',
+      partnerId: partner.partnerId,
+      participantId: participant.uuid,
+      detail: { expires_at: toExpiryDate(expiresAt) },
+    });
+    ctx.metrics.tokensIssued.inc({ kind: 'login_token' });
+    return reply.send({ uuid: participant.uuid, token, expiryDate: toExpiryDate(expiresAt) });
+  },
+});
+
+const spendFailures = { not_found: 'ER333', expired: 'ER334', no_user: 'ER335' } as const;
+
+export const loginWithTokenRoute = defineRoute({
+  method: 'POST',
+  url: '/api/v2/user/login-with-token',
+  surface: 'partner-api',
+  summary: 'Redeem a one-time login token for a user token pair (exactly once, across all instances)',
+  tag: 'Login tokens',
+  security: 'partner',
+  body: LoginWithTokenRequest,
+  responses: { 200: { description: 'User token pair', schema: LoginWithTokenResponse }, ...errorResponses },
+  errors: [...partnerAuthErrors, 'ER333', 'ER334', 'ER335', 'ER900'],
+  async handler(request, reply, ctx) {
+    const partner = await authenticatePartner(request, ctx);
+    const body = readJsonBody(request, validateLoginWithToken);
+    const result = await spendLoginToken(ctx.db, {
+      tokenHash: sha256Hex(body.token),
+      participantId: body.uuid,
+      partnerId: partner.partnerId,
+      now: new Date(ctx.clock()),
+    });
+    if (!result.ok) {
+      const code = spendFailures[result.reason];
+      auditPartnerApi(ctx, request, {
+        action: 'login_token.redeem',
+        outcome: 'rejected',
+        reason: code,
+        partnerId: partner.partnerId,
+      });
+      throw new HandoffError(code);
+    }
+    const pair = await issueTokenPair(ctx, {
+      kind: 'user',
+      partnerId: partner.partnerId,
+      participantId: result.token.participantId,
+    });
+    auditPartnerApi(ctx, request, {
+      action: 'login_token.redeem',
+      outcome: 'success',
+      partnerId: partner.partnerId,
+      participantId: result.token.participantId,
+    });
+    ctx.metrics.tokensRedeemed.inc({ kind: 'login_token' });
+    return reply.send({ uuid: result.token.participantId, token: pair.token, refreshToken: pair.refreshToken });
+  },
+});

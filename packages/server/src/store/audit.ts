@@ -1,0 +1,62 @@
+import type { Db } from './database.ts';
+
+export interface AuditEvent {
+  at: Date;
+  surface: 'client-token' | 'partner-api' | 'pages' | 'cli';
+  action: string;
+  outcome: 'success' | 'rejected';
+  reason?: string | null;
+  partnerId?: string | null;
+  credentialId?: string | null;
+  participantId?: string | null;
+  requestId?: string | null;
+  ip?: string | null;
+  /** Never token material, secrets or passwords: ids and non-secret facts only. */
+  detail?: Record<string, unknown> | null;
+}
+
+export async function insertAuditEvents(db: Db, events: readonly AuditEvent[]): Promise<void> {
+  if (events.length === 0) return;
+  await db
+    .insertInto('audit_events')
+    .values(
+      events.map((e) => ({
+        at: e.at,
+        surface: e.surface,
+        action: e.action,
+        outcome: e.outcome,
+        reason: e.reason ?? null,
+        partner_id: e.partnerId ?? null,
+        credential_id: e.credentialId ?? null,
+        participant_id: e.participantId ?? null,
+        request_id: e.requestId ?? null,
+        ip: e.ip ?? null,
+        detail: e.detail ? JSON.stringify(e.detail) : null,
+      })),
+    )
+    .execute();
+}
+
+export interface AuditFilter {
+  partnerId?: string;
+  since?: Date;
+  actions?: readonly string[];
+  outcome?: 'success' | 'rejected';
+  limit?: number;
+  /** The newest `limit` events (still returned oldest first) instead of the oldest. */
+  newest?: boolean;
+}
+
+export async function listAuditEvents(db: Db, filter: AuditFilter) {
+  let query = db
+    .selectFrom('audit_events')
+    .select(['id', 'at', 'surface', 'action', 'outcome', 'reason', 'partner_id', 'credential_id', 'participant_id'])
+    .select(['request_id', 'ip', 'detail'])
+    .orderBy('id', filter.newest ? 'desc' : 'asc');
+  if (filter.partnerId) query = query.where('partner_id', '=', filter.partnerId);
+  if (filter.since) query = query.where('at', '>=', filter.since);
+  if (filter.actions?.length) query = query.where('action', 'in', filter.actions);
+  if (filter.outcome) query = query.where('outcome', '=', filter.outcome);
+  const rows = await query.limit(filter.limit ?? 1000).execute();
+  return filter.newest ? rows.reverse() : rows;
+}

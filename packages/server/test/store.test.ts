@@ -1,0 +1,473 @@
+import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
+import { after, before, describe, test } from 'node:test';
+import { randomToken, sha256Hex } from '../src/crypto/random.ts';
+import { insertAuditEvents, listAuditEvents } from '../src/store/audit.ts';
+import { isTokenRevoked, ReferenceConflictError, recordIssuance, revokeToken } from '../src/store/client-tokens.ts';
+import {
+  createApiKey,
+  createHmacCredential,
+  findHmacCredential,
+  listHmacCredentials,
+  revokeApiKey,
+  revokeHmacCredential,
+} from '../src/store/credentials.ts';
+import { type DatabaseHandle, type Db, migrate, openDatabase } from '../src/store/database.ts';
+import {
+  findLinkedParticipantId,
+  IdentifierTakenError,
+  isIdentifierTaken,
+  linkIdentifier,
+} from '../src/store/identifiers.ts';
+import { insertLoginToken, spendLoginToken } from '../src/store/login-tokens.ts';
+import {
+  DuplicateParticipantError,
+  findParticipantByCode,
+  findParticipantByEmail,
+  findParticipantByUuid,
+  insertParticipant,
+  type Participant,
+  setParticipantStatus,
+  softDeleteParticipant,
+} from '../src/store/participants.ts';
+import {
+  findPartnerByCode,
+  findPartnerById,
+  findPartnerLogin,
+  insertPartner,
+  listPartners,
+  type Partner,
+  setPartnerStatus,
+  updatePartnerSettings,
+} from '../src/store/partners.ts';
+import { createTestDatabase, testDatabaseUrl } from './harness.ts';
+
+/**
+ * One conformance suite for the store modules, run on every store: embedded PGlite always, PostgreSQL when
+ * HANDOFF_TEST_DATABASE_URL is set. Both must behave identically, including under concurrency.
+ */
+const stores: Array<{ name: string; open(): Promise<{ handle: DatabaseHandle; drop(): Promise<void> }> }> = [
+  {
+    name: 'pglite',
+    open: async () => ({ handle: await openDatabase({ databaseUrl: undefined }), drop: async () => {} }),
+  },
+];
+if (testDatabaseUrl) {
+  const adminUrl = testDatabaseUrl;
+  stores.push({
+    name: 'postgres',
+    async open() {
+      const database = await createTestDatabase(adminUrl);
+      return { handle: await openDatabase({ databaseUrl: database.url, poolSize: 20 }), drop: database.drop };
+    },
+  });
+}
+
+const rejectsWithCode = (promise: Promise<unknown>, code: string) =>
+  assert.rejects(promise, (error: { code?: string }) => error.code === code);
+
+for (const store of stores) {
+  describe(`store conformance (${store.name})`, () => {
+    let db: Db;
+    let close: () => Promise<void>;
+    const masterKey = randomBytes(32);
+    const now = new Date(Date.UTC(2026, 10, 23, 12));
+    let acme: Partner;
+    let globex: Partner;
+
+    const newPartner = (platformCode: string, name = `Partner ${platformCode}`) =>
+      insertPartner(db, { name, platformCode, username: platformCode.toLowerCase(), passwordHash: 'scrypt$test' });
+
+    before(async () => {
+      const opened = await store.open();
+      db = opened.handle.db;
+      close = async () => {
+        await opened.handle.close();
+        await opened.drop();
+      };
+      const applied = await migrate(db);
+      assert.ok(applied.includes('0001-core'));
+      acme = await newPartner('ACME01', 'Acme');
+      globex = await newPartner('GLOBX1', 'Globex');
+    });
+    after(() => close());
+
+    test('migrations are applied once: a second run applies nothing', async () => {
+      assert.deepEqual(await migrate(db), []);
+    });
+
+    describe('partners', () => {
+      test('insert and find by code, id and username; the platform code is also a platform participant', async () => {
+        assert.equal(acme.platformCode, 'ACME01');
+        assert.equal(acme.status, 'active');
+        assert.deepEqual(acme.settings, {});
+        assert.deepEqual(await findPartnerByCode(db, 'ACME01'), acme);
+        assert.deepEqual(await findPartnerById(db, acme.id), acme);
+        assert.equal((await findPartnerLogin(db, 'acme01'))?.passwordHash, 'scrypt$test');
+        assert.equal(await findPartnerByCode(db, 'NOPE00'), undefined);
+        assert.equal(await findPartnerLogin(db, 'nobody'), undefined);
+        const platform = await findParticipantByCode(db, acme.id, 'ACME01');
+        assert.equal(platform?.kind, 'platform');
+        const codes = (await listPartners(db)).map((p) => p.platformCode);
+        assert.ok(codes.includes('ACME01') && codes.includes('GLOBX1'));
+      });
+
+      test('a duplicate platform code or username is a unique violation, and nothing is half-written', async () => {
+        await rejectsWithCode(newPartner('ACME01'), '23505');
+        await rejectsWithCode(
+          insertPartner(db, { name: 'x', platformCode: 'ACME02', username: 'acme01', passwordHash: 'x' }),
+          '23505',
+        );
+        // The failed partner's platform participant was rolled back with it.
+        assert.equal(await findPartnerByCode(db, 'ACME02'), undefined);
+        const rows = await db
+          .selectFrom('participants')
+          .select('id')
+          .where('participant_code', '=', 'ACME02')
+          .execute();
+        assert.equal(rows.length, 0);
+      });
+
+      test('a malformed platform code is refused by the schema', async () => {
+        await rejectsWithCode(newPartner('acme'), '23514');
+      });
+
+      test('status and settings', async () => {
+        const p = await newPartner('STAT01');
+        assert.equal(await setPartnerStatus(db, 'STAT01', 'disabled'), true);
+        assert.equal((await findPartnerByCode(db, 'STAT01'))?.status, 'disabled');
+        assert.equal(await setPartnerStatus(db, 'NOPE00', 'disabled'), false);
+        const settings = { clientTokenTtlSeconds: 600, allowedReturnOrigins: ['https://a.example'] };
+        assert.equal(await updatePartnerSettings(db, 'STAT01', settings), true);
+        assert.deepEqual((await findPartnerById(db, p.id))?.settings, settings);
+      });
+    });
+
+    describe('credentials', () => {
+      test('create, find and unseal; the secret and passphrase are never stored in the clear', async () => {
+        const issued = await createHmacCredential(db, masterKey, acme.id, 'ci');
+        const secret = Buffer.from(issued.secret, 'base64');
+        assert.equal(secret.length, 32);
+        const found = await findHmacCredential(db, masterKey, issued.api_key);
+        assert.ok(found);
+        assert.deepEqual(found.secret, secret);
+        assert.equal(found.passphraseHash, sha256Hex(issued.passphrase));
+        assert.equal(found.platformCode, 'ACME01');
+        assert.equal(found.partnerId, acme.id);
+        assert.equal(found.revoked, false);
+        assert.equal(found.partnerStatus, 'active');
+
+        const row = await db
+          .selectFrom('hmac_credentials')
+          .selectAll()
+          .where('api_key', '=', issued.api_key)
+          .executeTakeFirstOrThrow();
+        const stored = JSON.stringify(row);
+        for (const spelling of [
+          issued.secret,
+          secret.toString('base64url'),
+          secret.toString('hex'),
+          issued.passphrase,
+          Buffer.from(issued.passphrase).toString('base64'),
+        ]) {
+          assert.ok(!stored.includes(spelling), `stored row contains ${spelling.slice(0, 6)}…`);
+        }
+        assert.match(row.secret_sealed, /^v1\./);
+      });
+
+      test('a sealed secret does not open under another master key', async () => {
+        const issued = await createHmacCredential(db, masterKey, acme.id);
+        await assert.rejects(findHmacCredential(db, randomBytes(32), issued.api_key));
+      });
+
+      test('unknown keys are not found; revocation is once, and listed', async () => {
+        assert.equal(await findHmacCredential(db, masterKey, 'unknown'), undefined);
+        const issued = await createHmacCredential(db, masterKey, globex.id, 'to revoke');
+        assert.equal(await revokeHmacCredential(db, issued.api_key, now), true);
+        assert.equal(await revokeHmacCredential(db, issued.api_key, now), false);
+        assert.equal(await revokeHmacCredential(db, 'unknown', now), false);
+        assert.equal((await findHmacCredential(db, masterKey, issued.api_key))?.revoked, true);
+        const listed = (await listHmacCredentials(db, globex.id)).find((c) => c.api_key === issued.api_key);
+        assert.equal(listed?.label, 'to revoke');
+        assert.equal(listed?.revoked_at?.getTime(), now.getTime());
+        assert.ok(!JSON.stringify(await listHmacCredentials(db, globex.id)).includes('sealed'));
+      });
+
+      test('API keys are stored as a hash and prefix only; revocable by prefix, within their partner', async () => {
+        const { id, api_key } = await createApiKey(db, acme.id, 'bearer');
+        assert.ok(Buffer.from(api_key.slice(3), 'base64url').length >= 16);
+        const row = await db.selectFrom('api_keys').selectAll().where('id', '=', id).executeTakeFirstOrThrow();
+        assert.equal(row.key_hash, sha256Hex(api_key));
+        assert.ok(!JSON.stringify(row).includes(api_key));
+        assert.equal(await revokeApiKey(db, globex.id, row.prefix, now), false);
+        assert.equal(await revokeApiKey(db, acme.id, 'not-a-uuid', now), false);
+        assert.equal(await revokeApiKey(db, acme.id, row.prefix, now), true);
+        assert.equal(await revokeApiKey(db, acme.id, id, now), false);
+      });
+    });
+
+    describe('participants', () => {
+      let alice: Participant;
+      before(async () => {
+        alice = await insertParticipant(db, {
+          partnerId: acme.id,
+          email: 'Alice@Example.com',
+          participantCode: 'ALICE1',
+        });
+      });
+
+      test('insert with defaults; a generated code is [A-Z0-9]{6}', async () => {
+        assert.equal(alice.status, 'approved');
+        assert.equal(alice.kind, 'individual');
+        assert.equal(alice.deleted, false);
+        const generated = await insertParticipant(db, { partnerId: acme.id, email: null, status: 'locked' });
+        assert.match(generated.participantCode, /^[A-Z0-9]{6}$/);
+        assert.equal(generated.status, 'locked');
+        assert.match(generated.uuid, /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
+      });
+
+      test("find by code and by email (any case), only within the participant's partner", async () => {
+        assert.deepEqual(await findParticipantByCode(db, acme.id, 'ALICE1'), alice);
+        assert.equal(await findParticipantByCode(db, globex.id, 'ALICE1'), undefined);
+        assert.equal((await findParticipantByEmail(db, acme.id, 'alice@example.COM'))?.uuid, alice.uuid);
+        assert.equal(await findParticipantByEmail(db, globex.id, 'alice@example.com'), undefined);
+        assert.equal((await findParticipantByUuid(db, acme.id, alice.uuid))?.participantCode, 'ALICE1');
+        assert.equal(await findParticipantByUuid(db, globex.id, alice.uuid), undefined);
+        assert.equal(await findParticipantByUuid(db, acme.id, 'not-a-uuid'), undefined);
+      });
+
+      test('email is unique per partner, case-insensitively; another partner may use it', async () => {
+        await assert.rejects(
+          insertParticipant(db, { partnerId: acme.id, email: 'ALICE@example.com' }),
+          (error) => error instanceof DuplicateParticipantError && /email/.test(error.message),
+        );
+        const elsewhere = await insertParticipant(db, { partnerId: globex.id, email: 'alice@example.com' });
+        assert.equal(elsewhere.partnerId, globex.id);
+      });
+
+      test('participant codes are unique system-wide', async () => {
+        await assert.rejects(
+          insertParticipant(db, { partnerId: globex.id, email: 'other@example.com', participantCode: 'ALICE1' }),
+          (error) => error instanceof DuplicateParticipantError && error.message === 'participant code already in use',
+        );
+      });
+
+      test('status changes stay within the partner', async () => {
+        const p = await insertParticipant(db, { partnerId: acme.id, email: 'status@example.com' });
+        assert.equal(await setParticipantStatus(db, globex.id, p.participantCode, 'closed'), false);
+        assert.equal(await setParticipantStatus(db, acme.id, p.participantCode, 'pending_unlock'), true);
+        assert.equal((await findParticipantByCode(db, acme.id, p.participantCode))?.status, 'pending_unlock');
+      });
+
+      test('soft delete: gone from lookups by code and email, still known by uuid, email free again', async () => {
+        const p = await insertParticipant(db, { partnerId: acme.id, email: 'gone@example.com' });
+        assert.equal(await softDeleteParticipant(db, globex.id, p.uuid, now), false);
+        assert.equal(await softDeleteParticipant(db, acme.id, p.uuid, now), true);
+        assert.equal(await softDeleteParticipant(db, acme.id, p.uuid, now), false);
+        assert.equal(await findParticipantByCode(db, acme.id, p.participantCode), undefined);
+        assert.equal(await findParticipantByEmail(db, acme.id, 'gone@example.com'), undefined);
+        assert.equal((await findParticipantByUuid(db, acme.id, p.uuid))?.deleted, true);
+        const again = await insertParticipant(db, { partnerId: acme.id, email: 'gone@example.com' });
+        assert.notEqual(again.uuid, p.uuid);
+      });
+    });
+
+    describe('identifiers', () => {
+      const identifier = 'A'.repeat(20) + randomBytes(10).toString('hex');
+      test('linked to a participant, found for its partner only, taken system-wide', async () => {
+        const p = await insertParticipant(db, { partnerId: acme.id, email: 'ident@example.com' });
+        assert.equal(await isIdentifierTaken(db, identifier), false);
+        await linkIdentifier(db, { identifier, partnerId: acme.id, participantId: p.uuid, at: now });
+        assert.equal(await findLinkedParticipantId(db, acme.id, identifier), p.uuid);
+        assert.equal(await findLinkedParticipantId(db, globex.id, identifier), undefined);
+        assert.equal(await isIdentifierTaken(db, identifier), true);
+        const q = await insertParticipant(db, { partnerId: globex.id, email: 'ident@example.com' });
+        await assert.rejects(
+          linkIdentifier(db, { identifier, partnerId: globex.id, participantId: q.uuid, at: now }),
+          IdentifierTakenError,
+        );
+      });
+
+      test('a malformed identifier is refused by the schema', async () => {
+        const p = await insertParticipant(db, { partnerId: acme.id, email: null });
+        await rejectsWithCode(
+          linkIdentifier(db, { identifier: 'too-short', partnerId: acme.id, participantId: p.uuid, at: now }),
+          '23514',
+        );
+      });
+    });
+
+    describe('client tokens', () => {
+      const issuance = (referenceId: string | undefined, contentHash: string, label = 'main') => ({
+        partnerId: acme.id,
+        participantId: null,
+        referenceId,
+        contentHash,
+        depositDetails: { account_label: label },
+        payment: undefined,
+      });
+
+      test('nothing to record records nothing', async () => {
+        assert.deepEqual(await recordIssuance(db, { ...issuance(undefined, 'h'), depositDetails: undefined }), {});
+      });
+
+      test('deposit intents and payments are recorded with their details', async () => {
+        const records = await recordIssuance(db, {
+          ...issuance(undefined, 'h'),
+          payment: { kind: 'payout', details: { quoted_asset: 'BTC' } },
+        });
+        assert.ok(records.depositIntentId && records.paymentId);
+        const payment = await db
+          .selectFrom('payments')
+          .selectAll()
+          .where('id', '=', records.paymentId)
+          .executeTakeFirstOrThrow();
+        assert.equal(payment.kind, 'payout');
+        assert.deepEqual(payment.details, { quoted_asset: 'BTC' });
+        assert.equal(payment.status, 'pending');
+      });
+
+      test('a reference_id: same content returns the first records; other content is a conflict', async () => {
+        const first = await recordIssuance(db, issuance('ref-1', 'hash-a'));
+        assert.deepEqual(await recordIssuance(db, issuance('ref-1', 'hash-a')), first);
+        await assert.rejects(recordIssuance(db, issuance('ref-1', 'hash-b', 'other')), ReferenceConflictError);
+        // The reference is per partner: another partner may use the same one.
+        const other = await recordIssuance(db, { ...issuance('ref-1', 'hash-b'), partnerId: globex.id });
+        assert.notEqual(other.depositIntentId, first.depositIntentId);
+      });
+
+      test('concurrent first uses of one reference_id record exactly once', async () => {
+        const results = await Promise.all(Array.from({ length: 12 }, () => recordIssuance(db, issuance('race', 'h'))));
+        assert.equal(new Set(results.map((r) => r.depositIntentId)).size, 1);
+        const rows = await db.selectFrom('deposit_intents').select('id').where('reference_id', '=', 'race').execute();
+        assert.equal(rows.length, 1);
+      });
+
+      test('revokeToken is idempotent', async () => {
+        const jti = randomToken(16);
+        assert.equal(await isTokenRevoked(db, jti), false);
+        await revokeToken(db, { jti, partnerId: acme.id, expiresAt: now });
+        await revokeToken(db, { jti, partnerId: acme.id, expiresAt: now });
+        assert.equal(await isTokenRevoked(db, jti), true);
+        const rows = await db.selectFrom('revoked_tokens').selectAll().where('jti', '=', jti).execute();
+        assert.equal(rows.length, 1);
+        assert.equal(rows[0]?.expires_at.getTime(), now.getTime());
+      });
+    });
+
+    describe('login tokens', () => {
+      let user: Participant;
+      const later = (seconds: number) => new Date(now.getTime() + seconds * 1000);
+      async function newToken(participant = user, expiresIn = 300) {
+        const token = randomToken();
+        await insertLoginToken(db, {
+          tokenHash: sha256Hex(token),
+          partnerId: participant.partnerId,
+          participantId: participant.uuid,
+          createdAt: now,
+          expiresAt: later(expiresIn),
+        });
+        return sha256Hex(token);
+      }
+      before(async () => {
+        user = await insertParticipant(db, { partnerId: acme.id, email: 'login@example.com' });
+      });
+
+      test('spent once; the second spend is not_found', async () => {
+        const tokenHash = await newToken();
+        const first = await spendLoginToken(db, { tokenHash, participantId: user.uuid, partnerId: acme.id, now });
+        assert.deepEqual(first, { ok: true, token: { participantId: user.uuid, partnerId: acme.id } });
+        const second = await spendLoginToken(db, { tokenHash, participantId: user.uuid, now });
+        assert.deepEqual(second, { ok: false, reason: 'not_found' });
+      });
+
+      test('expired → expired, and not spent by the attempt', async () => {
+        const tokenHash = await newToken(user, 60);
+        assert.deepEqual(await spendLoginToken(db, { tokenHash, participantId: user.uuid, now: later(60) }), {
+          ok: false,
+          reason: 'expired',
+        });
+        const row = await db
+          .selectFrom('login_tokens')
+          .select('used_at')
+          .where('token_hash', '=', tokenHash)
+          .executeTakeFirstOrThrow();
+        assert.equal(row.used_at, null);
+      });
+
+      test('wrong user, wrong partner, unknown token, malformed uuid → not_found; a deleted user → no_user', async () => {
+        const tokenHash = await newToken();
+        const other = await insertParticipant(db, { partnerId: acme.id, email: null });
+        for (const attempt of [
+          { tokenHash, participantId: other.uuid, now },
+          { tokenHash, participantId: user.uuid, partnerId: globex.id, now },
+          { tokenHash: sha256Hex('unknown'), participantId: user.uuid, now },
+          { tokenHash, participantId: 'not-a-uuid', now },
+        ]) {
+          assert.deepEqual(await spendLoginToken(db, attempt), { ok: false, reason: 'not_found' });
+        }
+        const doomed = await insertParticipant(db, { partnerId: acme.id, email: null });
+        const doomedHash = await newToken(doomed);
+        await softDeleteParticipant(db, acme.id, doomed.uuid, now);
+        assert.deepEqual(await spendLoginToken(db, { tokenHash: doomedHash, participantId: doomed.uuid, now }), {
+          ok: false,
+          reason: 'no_user',
+        });
+        // None of the failed attempts spent the token.
+        assert.equal((await spendLoginToken(db, { tokenHash, participantId: user.uuid, now })).ok, true);
+      });
+
+      test('50 concurrent spends of one token: exactly one succeeds', async () => {
+        const tokenHash = await newToken();
+        const results = await Promise.all(
+          Array.from({ length: 50 }, () => spendLoginToken(db, { tokenHash, participantId: user.uuid, now })),
+        );
+        assert.equal(results.filter((r) => r.ok).length, 1);
+        assert.ok(results.filter((r) => !r.ok).every((r) => !r.ok && r.reason === 'not_found'));
+      });
+    });
+
+    describe('audit', () => {
+      test('insert in batches and list by partner, time and limit', async () => {
+        await insertAuditEvents(db, []);
+        const at = (seconds: number) => new Date(now.getTime() + seconds * 1000);
+        await insertAuditEvents(db, [
+          {
+            at: at(0),
+            surface: 'client-token',
+            action: 'client_token.issue',
+            outcome: 'success',
+            partnerId: acme.id,
+            requestId: 'req-1',
+            ip: '203.0.113.9',
+            detail: { reference_id: 'order-1' },
+          },
+          {
+            at: at(10),
+            surface: 'client-token',
+            action: 'client_token.issue',
+            outcome: 'rejected',
+            reason: 'bad_signature',
+            partnerId: acme.id,
+          },
+          { at: at(20), surface: 'cli', action: 'partner.create', outcome: 'success', partnerId: globex.id },
+        ]);
+        const mine = await listAuditEvents(db, { partnerId: acme.id });
+        assert.deepEqual(
+          mine.map((e) => [e.outcome, e.reason]),
+          [
+            ['success', null],
+            ['rejected', 'bad_signature'],
+          ],
+        );
+        assert.equal(mine[0]?.request_id, 'req-1');
+        assert.equal(mine[0]?.ip, '203.0.113.9');
+        assert.deepEqual(mine[0]?.detail, { reference_id: 'order-1' });
+        assert.equal(mine[0]?.at.getTime(), now.getTime());
+        assert.equal((await listAuditEvents(db, { partnerId: acme.id, since: at(5) })).length, 1);
+        assert.equal((await listAuditEvents(db, { partnerId: acme.id, limit: 1 })).length, 1);
+        assert.equal((await listAuditEvents(db, { partnerId: globex.id }))[0]?.action, 'partner.create');
+      });
+    });
+  });
+}
