@@ -74,15 +74,21 @@ export function buildApp(ctx: AppContext, routes: readonly RouteDefinition[] = a
   let closing = false;
   app.addHook('preClose', async () => {
     closing = true;
+    // server.close() only drops connections idle at that instant; one whose in-flight answer ends later would be
+    // held open until its keep-alive timeout (72 s), so keep dropping the idle ones until the server has closed.
+    const sweep = setInterval(() => app.server.closeIdleConnections(), 50);
+    sweep.unref();
+    app.server.once('close', () => clearInterval(sweep));
   });
-  app.addHook('onRequest', async (_request, reply) => {
+  app.addHook('onRequest', async () => {
     if (!closing) return;
-    reply.header('connection', 'close');
     throw new HandoffError('unavailable', { message: 'service unavailable: shutting down' });
   });
 
   app.addHook('onSend', async (request, reply) => {
     reply.header('x-request-id', request.id);
+    // Every answer sent while draining, in-flight ones included, tells the client not to reuse the connection.
+    if (closing) reply.header('connection', 'close');
   });
 
   app.addHook('onResponse', async (request, reply) => {

@@ -1,12 +1,14 @@
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import type { AuditLog } from './audit/audit-log.ts';
-import type { CredentialCache } from './auth/credential-cache.ts';
+import type { LookupCache } from './auth/lookup-cache.ts';
 import type { RateLimiter } from './cache/rate-limiter.ts';
 import type { ReplayGuard } from './cache/replay-guard.ts';
 import type { Config } from './config.ts';
 import type { KeyRing } from './crypto/signing-keys.ts';
 import type { Metrics } from './metrics.ts';
+import type { ApiKeyOwner } from './store/api-keys.ts';
+import type { HmacCredential } from './store/credentials.ts';
 import type { Db } from './store/database.ts';
 
 /** Everything a request handler may use, built once by the composition root (server.ts). */
@@ -17,7 +19,10 @@ export interface AppContext {
   redis: Redis | undefined;
   masterKey: Buffer;
   keyRing: KeyRing;
-  credentials: CredentialCache;
+  /** HMAC credentials by API key (the client-token surface). */
+  credentials: LookupCache<HmacCredential>;
+  /** Partner API keys by their SHA-256 (the partner API's `X-Api-Key`). */
+  apiKeys: LookupCache<ApiKeyOwner>;
   replayGuard: ReplayGuard;
   rateLimiter: RateLimiter;
   audit: AuditLog;

@@ -2,13 +2,15 @@ import { Redis } from 'ioredis';
 import pg from 'pg';
 import type { Logger } from 'pino';
 import { AuditLog } from './audit/audit-log.ts';
-import { CredentialCache } from './auth/credential-cache.ts';
+import { LookupCache } from './auth/lookup-cache.ts';
 import { memoryRateLimiter, redisRateLimiter } from './cache/rate-limiter.ts';
 import { memoryReplayGuard, redisReplayGuard } from './cache/replay-guard.ts';
 import type { Config } from './config.ts';
 import type { AppContext } from './context.ts';
 import { ensureSigningKey, KeyRing } from './crypto/signing-keys.ts';
 import { createMetrics } from './metrics.ts';
+import { findApiKeyByHash } from './store/api-keys.ts';
+import { findHmacCredential } from './store/credentials.ts';
 import { lockDataDir, readOrCreateMasterKey } from './store/data-dir.ts';
 import { migrate, openDatabase } from './store/database.ts';
 
@@ -149,6 +151,7 @@ export async function openServerContext(
 
     const audit = new AuditLog(store.db, options.logger);
     closers.push(() => audit.close());
+    const cacheMs = config.credentialCacheSeconds * 1000;
     const rateLimiter = redis ? redisRateLimiter(redis, config.redisPrefix, clock) : memoryRateLimiter(clock);
     const ctx: AppContext = {
       config,
@@ -157,7 +160,8 @@ export async function openServerContext(
       redis,
       masterKey: store.masterKey,
       keyRing,
-      credentials: new CredentialCache(store.db, store.masterKey, clock, config.credentialCacheSeconds * 1000),
+      credentials: new LookupCache((apiKey) => findHmacCredential(store.db, store.masterKey, apiKey), clock, cacheMs),
+      apiKeys: new LookupCache((keyHash) => findApiKeyByHash(store.db, keyHash), clock, cacheMs),
       replayGuard: redis ? redisReplayGuard(redis, config.redisPrefix, clock) : memoryReplayGuard(clock, rateLimiter),
       rateLimiter,
       audit,

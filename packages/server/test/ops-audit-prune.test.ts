@@ -243,7 +243,7 @@ async function seedExpiring(
   for (const [name, expiresAt] of Object.entries(ages)) {
     const createdAt = new Date(expiresAt.getTime() - 600_000);
     const key = `${name}-${randomUUID()}`;
-    await insertLoginToken(db, { tokenHash: key, partnerId, participantId, createdAt, expiresAt });
+    await insertLoginToken(db, { tokenHash: key, partnerId, user: { participantId }, createdAt, expiresAt });
     await insertRefreshToken(db, {
       tokenHash: key,
       familyId: randomUUID(),

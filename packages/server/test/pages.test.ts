@@ -146,7 +146,7 @@ describe(`hosted private pages (${storeName})`, () => {
     await insertLoginToken(t.ctx.db, {
       tokenHash: sha256Hex(token),
       partnerId,
-      participantId: user.uuid,
+      user: { participantId: user.uuid },
       createdAt: new Date(t.clock.now),
       expiresAt: new Date(t.clock.now + lifetimeSeconds * 1000),
     });
@@ -784,7 +784,7 @@ describe(`hosted pages on an https public origin (${storeName})`, () => {
     await insertLoginToken(t.ctx.db, {
       tokenHash: sha256Hex(token),
       partnerId,
-      participantId: user.uuid,
+      user: { participantId: user.uuid },
       createdAt: new Date(t.clock.now),
       expiresAt: new Date(t.clock.now + 300_000),
     });

@@ -198,6 +198,20 @@ describe(`partner API and login tokens (${storeName})`, () => {
       );
     });
 
+    test('API keys are cached per instance: a revocation made elsewhere applies within the cache time (5 s)', async () => {
+      const extra = await t.createPartner({ platformCode: 'PART05' });
+      const { revokeApiKey } = await import('../src/store/credentials.ts');
+      const { findPartnerByCode } = await import('../src/store/partners.ts');
+      assert.equal((await call('GET', '/api/v1/system/info', { 'x-api-key': extra.api_key })).statusCode, 200);
+      // As the CLI would: straight to the store, which this instance's cache does not see.
+      const p5 = await findPartnerByCode(t.ctx.db, 'PART05');
+      assert.ok(await revokeApiKey(t.ctx.db, p5!.id, extra.api_key.slice(0, 10), new Date()));
+      t.clock.advance(4);
+      assert.equal((await call('GET', '/api/v1/system/info', { 'x-api-key': extra.api_key })).statusCode, 200);
+      t.clock.advance(2);
+      expectError(await call('GET', '/api/v1/system/info', { 'x-api-key': extra.api_key }), 'ER805');
+    });
+
     test('refresh tokens rotate; reusing a spent one revokes the whole family', async () => {
       const first = await partnerToken();
       const second = await call('POST', '/api/v1/refresh', {}, { refreshToken: first.refreshToken });
@@ -451,13 +465,16 @@ describe(`partner API and login tokens (${storeName})`, () => {
 
     test('by identifier too; per-partner lifetime, capped at one hour', async () => {
       await updatePartnerSettings(t.ctx.db, 'PART02', { loginTokenTtlSeconds: 90 });
+      t.ctx.apiKeys.invalidate();
       const viaIdentifier = await loginToken({ 'user-identifier': identifierOf('bobIdentifier') }, asOther());
       assert.equal(viaIdentifier.uuid, bob.uuid);
       assert.equal(Date.parse(viaIdentifier.expiryDate), (t.clock.seconds + 90) * 1000);
       await updatePartnerSettings(t.ctx.db, 'PART02', { loginTokenTtlSeconds: 86400 });
+      t.ctx.apiKeys.invalidate();
       const capped = await loginToken({ 'user-identifier': identifierOf('bobIdentifier') }, asOther());
       assert.equal(Date.parse(capped.expiryDate), (t.clock.seconds + 3600) * 1000);
       await updatePartnerSettings(t.ctx.db, 'PART02', {});
+      t.ctx.apiKeys.invalidate();
     });
 
     test('login-with-token: once, then ER333; the user pair it returns works', async () => {
@@ -554,6 +571,7 @@ describe(`partner API and login tokens (${storeName})`, () => {
         400,
       );
       await updatePartnerSettings(t.ctx.db, 'PART01', { allowedReturnOrigins: ['https://app.example'] });
+      t.ctx.apiKeys.invalidate();
       expectError(
         await call('POST', url, asPartner(), { identifier: id, returnUrl: 'https://evil.example/x' }),
         'ER822',

@@ -1,5 +1,8 @@
 import assert from 'node:assert/strict';
+import { once } from 'node:events';
+import net from 'node:net';
 import { after, before, describe, test } from 'node:test';
+import { setTimeout as delay } from 'node:timers/promises';
 import { createRemoteJWKSet, jwtVerify } from 'jose';
 import type { NewPartnerAccount } from '../src/admin/accounts.ts';
 import { signHeaders } from './harness.ts';
@@ -98,8 +101,43 @@ describe('handoff serve over a real socket (embedded store)', () => {
     assert.match(String(unknown.headers.get('content-type')), /^application\/json/);
   });
 
-  test('SIGTERM: the process exits 0 within seconds', async () => {
-    const stopped = await server.stop();
+  test('SIGTERM with a request in flight: it is answered with Connection: close, then the process exits 0', async () => {
+    // Headers and half the body go out before the signal, the rest after: the request is in flight throughout.
+    const raw = JSON.stringify({ participant_code: participantCode, permissions: ['crypto-sell'] });
+    const path = '/client_auth_token';
+    const headers = {
+      host: new URL(server.url).host,
+      'content-type': 'application/json',
+      'content-length': String(Buffer.byteLength(raw)),
+      ...signHeaders(partner.hmac, 'POST', path, raw, Math.floor(Date.now() / 1000)),
+    };
+    const socket = net.connect(Number(new URL(server.url).port), '127.0.0.1');
+    let answer = '';
+    socket.setEncoding('utf8').on('data', (chunk: string) => {
+      answer += chunk;
+    });
+    // A first exchange on the connection proves the server has accepted it (not just the kernel's backlog).
+    socket.write(`GET /healthz HTTP/1.1\r\nhost: ${headers.host}\r\n\r\n`);
+    while (!answer.includes('\r\n\r\n{')) await delay(10);
+    answer = '';
+    socket.write(
+      `POST ${path} HTTP/1.1\r\n${Object.entries(headers)
+        .map(([k, v]) => `${k}: ${v}\r\n`)
+        .join('')}\r\n`,
+    );
+    socket.write(raw.slice(0, 10));
+    const closedByServer = once(socket, 'end');
+    await delay(200);
+
+    const stopping = server.stop();
+    await delay(500);
+    socket.write(raw.slice(10));
+    await closedByServer;
+    assert.match(answer, /^HTTP\/1\.1 201 /);
+    // Without it the client would keep the connection, and the server would wait out its keep-alive timeout.
+    assert.match(answer, /\r\nconnection: close\r\n/i);
+
+    const stopped = await stopping;
     assert.equal(stopped.code, 0, server.output());
     assert.ok(stopped.ms < 10_000, `took ${stopped.ms} ms`);
     // The lock is released: the CLI can use the data directory again.

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { randomBytes } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
 import { after, before, describe, test } from 'node:test';
 import { randomToken, sha256Hex } from '../src/crypto/random.ts';
 import { insertAuditEvents, listAuditEvents } from '../src/store/audit.ts';
@@ -13,17 +13,13 @@ import {
   revokeHmacCredential,
 } from '../src/store/credentials.ts';
 import { type DatabaseHandle, type Db, migrate, openDatabase } from '../src/store/database.ts';
-import {
-  findLinkedParticipantId,
-  IdentifierTakenError,
-  isIdentifierTaken,
-  linkIdentifier,
-} from '../src/store/identifiers.ts';
+import { IdentifierTakenError, isIdentifierTaken, linkIdentifier } from '../src/store/identifiers.ts';
 import { insertLoginToken, spendLoginToken } from '../src/store/login-tokens.ts';
 import {
   DuplicateParticipantError,
   findParticipantByCode,
   findParticipantByEmail,
+  findParticipantByIdentifier,
   findParticipantByUuid,
   insertParticipant,
   type Participant,
@@ -148,6 +144,8 @@ for (const store of stores) {
         const issued = await createHmacCredential(db, masterKey, acme.id, 'ci');
         const secret = Buffer.from(issued.secret, 'base64');
         assert.equal(secret.length, 32);
+        // 144 random bits behind a prefix: a key starting with '-' would be read as an option by the CLI.
+        assert.match(issued.api_key, /^ck_[A-Za-z0-9_-]{24}$/);
         const found = await findHmacCredential(db, masterKey, issued.api_key);
         assert.ok(found);
         assert.deepEqual(found.secret, secret);
@@ -278,8 +276,8 @@ for (const store of stores) {
         const p = await insertParticipant(db, { partnerId: acme.id, email: 'ident@example.com' });
         assert.equal(await isIdentifierTaken(db, identifier), false);
         await linkIdentifier(db, { identifier, partnerId: acme.id, participantId: p.uuid, at: now });
-        assert.equal(await findLinkedParticipantId(db, acme.id, identifier), p.uuid);
-        assert.equal(await findLinkedParticipantId(db, globex.id, identifier), undefined);
+        assert.deepEqual(await findParticipantByIdentifier(db, acme.id, identifier), p);
+        assert.equal(await findParticipantByIdentifier(db, globex.id, identifier), undefined);
         assert.equal(await isIdentifierTaken(db, identifier), true);
         const q = await insertParticipant(db, { partnerId: globex.id, email: 'ident@example.com' });
         await assert.rejects(
@@ -363,7 +361,7 @@ for (const store of stores) {
         await insertLoginToken(db, {
           tokenHash: sha256Hex(token),
           partnerId: participant.partnerId,
-          participantId: participant.uuid,
+          user: { participantId: participant.uuid },
           createdAt: now,
           expiresAt: later(expiresIn),
         });
@@ -424,6 +422,70 @@ for (const store of stores) {
         );
         assert.equal(results.filter((r) => r.ok).length, 1);
         assert.ok(results.filter((r) => !r.ok).every((r) => !r.ok && r.reason === 'not_found'));
+      });
+
+      test('by identifier, the lookup is part of the INSERT: nothing stored for unknown, foreign or deleted', async () => {
+        const linked = await insertParticipant(db, { partnerId: acme.id, email: 'linked-login@example.com' });
+        const identifier = `L${randomBytes(20).toString('hex')}`;
+        await linkIdentifier(db, { identifier, partnerId: acme.id, participantId: linked.uuid, at: now });
+        const issue = (partnerId: string, id: string) =>
+          insertLoginToken(db, {
+            tokenHash: sha256Hex(randomToken()),
+            partnerId,
+            user: { identifier: id },
+            createdAt: now,
+            expiresAt: later(300),
+          });
+        const count = async () =>
+          Number(
+            (
+              await db
+                .selectFrom('login_tokens')
+                .select((eb) => eb.fn.countAll().as('n'))
+                .where('participant_id', '=', linked.uuid)
+                .executeTakeFirstOrThrow()
+            ).n,
+          );
+        assert.equal(await issue(acme.id, identifier), linked.uuid);
+        assert.equal(await count(), 1);
+        assert.equal(await issue(globex.id, identifier), undefined);
+        assert.equal(await issue(acme.id, `${identifier}0`), undefined);
+        await softDeleteParticipant(db, acme.id, linked.uuid, now);
+        assert.equal(await issue(acme.id, identifier), undefined);
+        assert.equal(await count(), 1);
+      });
+
+      test('a spend can store the user refresh token in the same statement, only when it succeeds', async () => {
+        const tokenHash = await newToken();
+        const refresh = (familyId = randomUUID()) => ({
+          tokenHash: sha256Hex(randomToken()),
+          familyId,
+          createdAt: now,
+          expiresAt: later(3600),
+        });
+        const first = refresh();
+        const spent = await spendLoginToken(db, { tokenHash, participantId: user.uuid, now, refresh: first });
+        assert.deepEqual(spent, { ok: true, token: { participantId: user.uuid, partnerId: acme.id } });
+        const stored = await db
+          .selectFrom('refresh_tokens')
+          .selectAll()
+          .where('token_hash', '=', first.tokenHash)
+          .executeTakeFirstOrThrow();
+        assert.deepEqual(
+          [stored.family_id, stored.subject, stored.partner_id, stored.participant_id, stored.used_at],
+          [first.familyId, 'user', acme.id, user.uuid, null],
+        );
+        assert.equal(stored.expires_at.getTime(), first.expiresAt.getTime());
+        // Spent already: refused, and that refresh token is not stored.
+        const second = refresh();
+        const again = await spendLoginToken(db, { tokenHash, participantId: user.uuid, now, refresh: second });
+        assert.deepEqual(again, { ok: false, reason: 'not_found' });
+        const none = await db
+          .selectFrom('refresh_tokens')
+          .select('token_hash')
+          .where('token_hash', '=', second.tokenHash)
+          .execute();
+        assert.deepEqual(none, []);
       });
     });
 

@@ -3,7 +3,7 @@ import { computeRequestSignature, decodeSignature, signaturesMatch } from '../cr
 import { constantTimeEqual, sha256Hex } from '../crypto/random.ts';
 import { HandoffError } from '../errors/catalogue.ts';
 import type { HmacCredential } from '../store/credentials.ts';
-import type { CredentialCache } from './credential-cache.ts';
+import type { LookupCache } from './lookup-cache.ts';
 
 export const timestampWindowSeconds = 60;
 
@@ -40,7 +40,7 @@ function reject(
  */
 export async function authenticateHmacRequest(
   request: SignedRequest,
-  deps: { credentials: CredentialCache; replayGuard: ReplayGuard; clock: () => number },
+  deps: { credentials: LookupCache<HmacCredential>; replayGuard: ReplayGuard; clock: () => number },
   limitsFor: (credential: HmacCredential) => readonly AdmissionCounter[],
 ): Promise<HmacCredential> {
   const values: string[] = [];

@@ -2,7 +2,7 @@ import type { FastifyRequest } from 'fastify';
 import type { AppContext } from '../context.ts';
 import { sha256Hex } from '../crypto/random.ts';
 import { HandoffError } from '../errors/catalogue.ts';
-import { findApiKeyByHash, touchApiKey } from '../store/api-keys.ts';
+import { touchApiKey } from '../store/api-keys.ts';
 import { findPartnerById } from '../store/partners.ts';
 import type { PartnerSettings } from '../store/schema.ts';
 import { verifyToken } from '../tokens/jwt.ts';
@@ -33,11 +33,13 @@ export async function authenticatePartner(request: FastifyRequest, ctx: AppConte
 
   if (apiKey !== undefined) {
     if (apiKey.trim() === '') throw new HandoffError('ER806');
-    const owner = await findApiKeyByHash(ctx.db, sha256Hex(apiKey.trim()));
+    const owner = await ctx.apiKeys.get(sha256Hex(apiKey.trim()));
     if (!owner || owner.revoked) throw new HandoffError('ER805');
     if (owner.partnerStatus !== 'active') throw new HandoffError('ER813');
     const now = new Date(ctx.clock());
     if (!owner.lastUsedAt || now.getTime() - owner.lastUsedAt.getTime() > 60_000) {
+      // The cached entry remembers the touch, so a cached key is written at most once a minute per instance.
+      owner.lastUsedAt = now;
       // Bookkeeping only: a failure here must not fail the request.
       touchApiKey(ctx.db, owner.apiKeyId, now).catch((error: unknown) =>
         request.log.warn({ err: error }, 'could not record API key use'),

@@ -2,8 +2,8 @@ import type { FastifyRequest } from 'fastify';
 import type { AppContext } from '../context.ts';
 import { HandoffError } from '../errors/catalogue.ts';
 import { isTokenRevoked } from '../store/client-tokens.ts';
-import { findLinkedParticipantId, identifierPattern } from '../store/identifiers.ts';
-import { findParticipantByUuid, type Participant } from '../store/participants.ts';
+import { identifierPattern } from '../store/identifiers.ts';
+import { findParticipantByIdentifier, findParticipantByUuid, type Participant } from '../store/participants.ts';
 import { verifyToken } from '../tokens/jwt.ts';
 import type { AuthenticatedPartner } from './partner-auth.ts';
 
@@ -43,12 +43,32 @@ async function fromUserToken(ctx: AppContext, partner: AuthenticatedPartner, val
 
 async function fromIdentifier(ctx: AppContext, partner: AuthenticatedPartner, identifier: string) {
   if (!identifierPattern.test(identifier)) throw new HandoffError('ER707');
-  const participantId = await findLinkedParticipantId(ctx.db, partner.partnerId, identifier);
-  if (!participantId) throw new HandoffError('ER705');
-  const participant = await findParticipantByUuid(ctx.db, partner.partnerId, participantId);
+  const participant = await findParticipantByIdentifier(ctx.db, partner.partnerId, identifier);
   if (!participant) throw new HandoffError('ER705');
   if (participant.deleted) throw new HandoffError('ER709');
   return participant;
+}
+
+/**
+ * The `User-Identifier` when it is the request's only user credential, checked for syntax (ER707): a caller may
+ * then resolve it inside its own statement and call `rejectIdentifier` when that finds no live user.
+ */
+export function soleUserIdentifier(request: FastifyRequest): string | undefined {
+  const identifier = header(request, 'user-identifier');
+  if (identifier === undefined || header(request, 'user-authorization') !== undefined) return undefined;
+  if (!identifierPattern.test(identifier.trim())) throw new HandoffError('ER707');
+  return identifier.trim();
+}
+
+/** Why a well-formed identifier names no live user of this partner: ER705 (unknown) or ER709 (deleted). */
+export async function rejectIdentifier(
+  ctx: AppContext,
+  partner: AuthenticatedPartner,
+  identifier: string,
+): Promise<never> {
+  await fromIdentifier(ctx, partner, identifier);
+  // Live on this second read: linked after the statement looked. Refused as that statement saw it.
+  throw new HandoffError('ER705');
 }
 
 /**

@@ -90,7 +90,9 @@ export function registerCredentialCommands(program: Command): void {
 
   apiKey
     .command('revoke <idOrPrefix>')
-    .description('revoke an API key by id or by its first 10 characters')
+    .description(
+      'revoke an API key by id or by its first 10 characters (effective everywhere within the cache time, 5 s)',
+    )
     .requiredOption('--partner <platformCode>', 'the partner')
     .option('--json', 'machine-readable output')
     .action((idOrPrefix: string, options: { partner: string; json?: boolean }) =>

@@ -34,7 +34,8 @@ export async function createHmacCredential(
   partnerId: string,
   label: string | null = null,
 ): Promise<IssuedHmacCredential> {
-  const apiKey = randomToken(18);
+  // A fixed prefix: recognisable in logs and secret scanners, and never read as an option when passed to the CLI.
+  const apiKey = `ck_${randomToken(18)}`;
   const secret = randomBytes(32);
   const passphrase = randomToken(24);
   const id = randomUUID();

@@ -28,18 +28,6 @@ export async function linkIdentifier(
   }
 }
 
-/** The participant an identifier is linked to, for this partner only. */
-export async function findLinkedParticipantId(db: Db, partnerId: string, identifier: string) {
-  const row = await db
-    .selectFrom('identifiers')
-    .select(['participant_id'])
-    .where('identifier', '=', identifier)
-    .where('partner_id', '=', partnerId)
-    .where('status', '=', 'linked')
-    .executeTakeFirst();
-  return row?.participant_id ?? undefined;
-}
-
 /** Whether an identifier is linked to anyone, under any partner (identifiers are unique system-wide). */
 export async function isIdentifierTaken(db: Db, identifier: string): Promise<boolean> {
   const row = await db

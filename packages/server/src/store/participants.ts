@@ -172,6 +172,24 @@ export async function findParticipantByUuid(db: Db, partnerId: string, uuid: str
   return row && toParticipant(row);
 }
 
+/** The participant an identifier is linked to, for this partner only, in one query (soft-deleted rows included). */
+export async function findParticipantByIdentifier(
+  db: Db,
+  partnerId: string,
+  identifier: string,
+): Promise<Participant | undefined> {
+  const row = await db
+    .selectFrom('identifiers as i')
+    .innerJoin('participants as p', 'p.id', 'i.participant_id')
+    .select(columns.map((column) => `p.${column}` as const))
+    .where('i.identifier', '=', identifier)
+    .where('i.partner_id', '=', partnerId)
+    .where('i.status', '=', 'linked')
+    .where('p.partner_id', '=', partnerId)
+    .executeTakeFirst();
+  return row && toParticipant(row);
+}
+
 export async function setParticipantStatus(db: Db, partnerId: string, code: string, status: ParticipantStatus) {
   const result = await db
     .updateTable('participants')

@@ -15,31 +15,35 @@ export interface TokenPair {
   familyId: string;
 }
 
-type Subject =
+export type Subject =
   | { kind: 'partner'; partnerId: string; platformCode: string }
   | { kind: 'user'; partnerId: string; participantId: string };
 
-/**
- * An access JWT (1 h) and a one-time refresh token (30 days, sliding: each rotation starts a new 30 days) in one
- * family. The JWT carries the family id so logout can revoke the family with it.
- */
-export async function issueTokenPair(
-  ctx: Pick<AppContext, 'db' | 'keyRing' | 'config' | 'clock'>,
+/** A fresh refresh token and the row that stores it (by hash only). */
+export function newRefreshToken(subject: Subject, nowMs: number, familyId: string = randomUUID()) {
+  const token = randomToken(32);
+  return {
+    token,
+    row: {
+      tokenHash: sha256Hex(token),
+      familyId,
+      subject: subject.kind,
+      partnerId: subject.partnerId,
+      participantId: subject.kind === 'user' ? subject.participantId : null,
+      createdAt: new Date(nowMs),
+      expiresAt: new Date(nowMs + refreshTokenTtlSeconds * 1000),
+    },
+  };
+}
+
+/** The access JWT (1 h) of a token pair; it carries the family id so logout can revoke the family with it. */
+export function signAccessToken(
+  ctx: Pick<AppContext, 'keyRing' | 'config'>,
   subject: Subject,
-  familyId: string = randomUUID(),
-): Promise<TokenPair> {
-  const nowMs = ctx.clock();
-  const refreshToken = randomToken(32);
-  await insertRefreshToken(ctx.db, {
-    tokenHash: sha256Hex(refreshToken),
-    familyId,
-    subject: subject.kind,
-    partnerId: subject.partnerId,
-    participantId: subject.kind === 'user' ? subject.participantId : null,
-    createdAt: new Date(nowMs),
-    expiresAt: new Date(nowMs + refreshTokenTtlSeconds * 1000),
-  });
-  const signed = await signToken(ctx.keyRing, subject.kind, {
+  familyId: string,
+  nowMs: number,
+) {
+  return signToken(ctx.keyRing, subject.kind, {
     issuer: ctx.config.issuer,
     subject: subject.kind === 'partner' ? subject.partnerId : subject.participantId,
     claims:
@@ -49,7 +53,22 @@ export async function issueTokenPair(
     nowMs,
     ttlSeconds: accessTokenTtlSeconds,
   });
-  return { token: signed.token, refreshToken, jti: signed.jti, familyId };
+}
+
+/**
+ * An access JWT (1 h) and a one-time refresh token (30 days, sliding: each rotation starts a new 30 days) in one
+ * family.
+ */
+export async function issueTokenPair(
+  ctx: Pick<AppContext, 'db' | 'keyRing' | 'config' | 'clock'>,
+  subject: Subject,
+  familyId: string = randomUUID(),
+): Promise<TokenPair> {
+  const nowMs = ctx.clock();
+  const refresh = newRefreshToken(subject, nowMs, familyId);
+  await insertRefreshToken(ctx.db, refresh.row);
+  const signed = await signAccessToken(ctx, subject, familyId, nowMs);
+  return { token: signed.token, refreshToken: refresh.token, jti: signed.jti, familyId };
 }
 
 /** Spends a refresh token (rotation) and says whose it was; failures are ER811 (invalid, reused) or ER812. */

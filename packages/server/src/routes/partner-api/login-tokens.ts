@@ -1,10 +1,10 @@
 import { authenticatePartner } from '../../auth/partner-auth.ts';
-import { authenticateUser } from '../../auth/user-auth.ts';
+import { authenticateUser, rejectIdentifier, soleUserIdentifier } from '../../auth/user-auth.ts';
 import { randomToken, sha256Hex } from '../../crypto/random.ts';
 import { HandoffError } from '../../errors/catalogue.ts';
 import { compileValidator } from '../../schemas/validator.ts';
 import { insertLoginToken, spendLoginToken } from '../../store/login-tokens.ts';
-import { issueTokenPair } from '../../tokens/session-tokens.ts';
+import { newRefreshToken, signAccessToken } from '../../tokens/session-tokens.ts';
 import { readJsonBody } from '../json-body.ts';
 import { defineRoute } from '../route.ts';
 import { auditPartnerApi } from './audit.ts';
@@ -36,7 +36,27 @@ export const loginTokenRoute = defineRoute({
   errors: [...partnerAuthErrors, ...userAuthErrors],
   async handler(request, reply, ctx) {
     const partner = await authenticatePartner(request, ctx);
-    const { participant } = await authenticateUser(request, ctx, partner).catch((error: unknown) => {
+    const ttl = Math.min(partner.settings.loginTokenTtlSeconds ?? defaultLoginTokenTtlSeconds, maxLoginTokenTtlSeconds);
+    const nowMs = ctx.clock();
+    // Whole seconds, so expiryDate is exactly when the token stops working.
+    const expiresAt = new Date((Math.floor(nowMs / 1000) + ttl) * 1000);
+    const token = randomToken(32);
+    let uuid: string;
+    try {
+      // By identifier alone (the common server-to-server call), the user lookup is part of the INSERT.
+      const identifier = soleUserIdentifier(request);
+      const user = identifier
+        ? { identifier }
+        : { participantId: (await authenticateUser(request, ctx, partner)).participant.uuid };
+      const stored = await insertLoginToken(ctx.db, {
+        tokenHash: sha256Hex(token),
+        partnerId: partner.partnerId,
+        user,
+        createdAt: new Date(nowMs),
+        expiresAt,
+      });
+      uuid = stored ?? (await rejectIdentifier(ctx, partner, identifier as string));
+    } catch (error) {
       if (error instanceof HandoffError) {
         auditPartnerApi(ctx, request, {
           action: 'login_token.issue',
@@ -46,28 +66,16 @@ export const loginTokenRoute = defineRoute({
         });
       }
       throw error;
-    });
-    const ttl = Math.min(partner.settings.loginTokenTtlSeconds ?? defaultLoginTokenTtlSeconds, maxLoginTokenTtlSeconds);
-    const nowMs = ctx.clock();
-    // Whole seconds, so expiryDate is exactly when the token stops working.
-    const expiresAt = new Date((Math.floor(nowMs / 1000) + ttl) * 1000);
-    const token = randomToken(32);
-    await insertLoginToken(ctx.db, {
-      tokenHash: sha256Hex(token),
-      partnerId: partner.partnerId,
-      participantId: participant.uuid,
-      createdAt: new Date(nowMs),
-      expiresAt,
-    });
+    }
     auditPartnerApi(ctx, request, {
       action: 'login_token.issue',
       outcome: 'success',
       partnerId: partner.partnerId,
-      participantId: participant.uuid,
+      participantId: uuid,
       detail: { expires_at: toExpiryDate(expiresAt) },
     });
     ctx.metrics.tokensIssued.inc({ kind: 'login_token' });
-    return reply.send({ uuid: participant.uuid, token, expiryDate: toExpiryDate(expiresAt) });
+    return reply.send({ uuid, token, expiryDate: toExpiryDate(expiresAt) });
   },
 });
 
@@ -86,11 +94,16 @@ export const loginWithTokenRoute = defineRoute({
   async handler(request, reply, ctx) {
     const partner = await authenticatePartner(request, ctx);
     const body = readJsonBody(request, validateLoginWithToken);
+    const nowMs = ctx.clock();
+    const subject = { kind: 'user', partnerId: partner.partnerId, participantId: body.uuid } as const;
+    // The user's refresh token is stored by the spend itself: one statement, one round trip.
+    const refresh = newRefreshToken(subject, nowMs);
     const result = await spendLoginToken(ctx.db, {
       tokenHash: sha256Hex(body.token),
       participantId: body.uuid,
       partnerId: partner.partnerId,
-      now: new Date(ctx.clock()),
+      now: new Date(nowMs),
+      refresh: refresh.row,
     });
     if (!result.ok) {
       const code = spendFailures[result.reason];
@@ -102,11 +115,7 @@ export const loginWithTokenRoute = defineRoute({
       });
       throw new HandoffError(code);
     }
-    const pair = await issueTokenPair(ctx, {
-      kind: 'user',
-      partnerId: partner.partnerId,
-      participantId: result.token.participantId,
-    });
+    const access = await signAccessToken(ctx, subject, refresh.row.familyId, nowMs);
     auditPartnerApi(ctx, request, {
       action: 'login_token.redeem',
       outcome: 'success',
@@ -114,6 +123,6 @@ export const loginWithTokenRoute = defineRoute({
       participantId: result.token.participantId,
     });
     ctx.metrics.tokensRedeemed.inc({ kind: 'login_token' });
-    return reply.send({ uuid: result.token.participantId, token: pair.token, refreshToken: pair.refreshToken });
+    return reply.send({ uuid: result.token.participantId, token: access.token, refreshToken: refresh.token });
   },
 });
