@@ -15,7 +15,8 @@ const usage = `npm run bench [-- options]
   --quick            smoke run (~1-2 min): short loads, no memory soak; figures are printed, targets not enforced
   --only ID,ID       run only these targets (ids: bare-http, oidc-provider, handoff-embedded, handoff-pg-redis,
                      handoff-login-token, handoff-login-with-token, bare-pg-insert, bare-pg-update,
-                     handoff-pg-redis-x2, handoff-pg-redis-info-logs)
+                     handoff-pg-redis-x2, handoff-pg-redis-info-logs,
+                     handoff-pg-redis-no-cache)
   --seconds N        measured seconds per target (default 15, quick 4)
   --connections N    concurrent connections (default 50)
   --profile          run Handoff under node --cpu-prof and print the top self-time functions
@@ -129,6 +130,7 @@ try {
     'bare-pg-update',
     'handoff-pg-redis-x2',
     'handoff-pg-redis-info-logs',
+    'handoff-pg-redis-no-cache',
   ];
   if (postgresRows.some(wanted)) {
     const result = await step('Handoff on PostgreSQL + Redis, login tokens, node:http + PostgreSQL', () =>
@@ -137,7 +139,7 @@ try {
         redisUrl: process.env.BENCH_REDIS_URL ?? 'redis://127.0.0.1:6379',
         users: quick ? 1000 : 3000,
         soakSeconds,
-        infoLogs: !quick,
+        variants: !quick,
         wanted,
       }),
     );
@@ -160,6 +162,7 @@ const order: RowId[] = [
   'handoff-pg-redis',
   'handoff-pg-redis-x2',
   'handoff-pg-redis-info-logs',
+  'handoff-pg-redis-no-cache',
   'bare-pg-insert',
   'handoff-login-token',
   'bare-pg-update',

@@ -92,7 +92,7 @@ export async function measure(settings: BenchSettings, label: string, target: Lo
   const warm = await loadTogether(settings, `${label}-warmup`, target, settings.warmupSeconds, settings.rateGuess);
   // Distinct-request pools are sized from the warm-up rate, with room for a server that was still cold during a
   // short warm-up (a pool that runs out fails the run).
-  const expected = Math.max(5000, (warm.rps / target.origins.length) * 2.5);
+  const expected = Math.max(10_000, (warm.rps / target.origins.length) * 4);
   const threadsBefore = target.pids.map(cpuMicrosByThread);
   const cpuBefore = target.pids.reduce((n, pid) => n + cpuMicros(pid), 0);
   const fromUs = monotonicMicros();

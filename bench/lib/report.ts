@@ -6,6 +6,7 @@ export type RowId =
   | 'handoff-embedded'
   | 'handoff-pg-redis'
   | 'handoff-pg-redis-info-logs'
+  | 'handoff-pg-redis-no-cache'
   | 'handoff-pg-redis-x2'
   | 'bare-pg-insert'
   | 'handoff-login-token'

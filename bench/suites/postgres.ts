@@ -14,7 +14,8 @@ export interface PostgresOptions {
   /** Length of each of the two memory-soak loads (0 = none). */
   soakSeconds: number;
   /** Also measure with per-request info logs (the server's default level). */
-  infoLogs: boolean;
+  /** The one-setting variants of the production shape (full runs). */
+  variants: boolean;
   wanted(id: RowId): boolean;
 }
 
@@ -170,17 +171,26 @@ export async function benchPostgres(
       }
     }
 
-    if (options.infoLogs && options.wanted('handoff-pg-redis-info-logs')) {
-      const server = await startServer(settings, 'handoff pg+redis info logs', { ...env, HANDOFF_LOG_LEVEL: 'info' });
+    // The production shape with one setting changed: what that setting costs.
+    const variants: Array<{ id: RowId; label: string; env: Env }> = [
+      {
+        id: 'handoff-pg-redis-info-logs',
+        label: 'the same, HANDOFF_LOG_LEVEL=info (a log line per request)',
+        env: { HANDOFF_LOG_LEVEL: 'info' },
+      },
+      {
+        id: 'handoff-pg-redis-no-cache',
+        label: 'the same, HANDOFF_PARTICIPANT_CACHE_SECONDS=0 (a PostgreSQL read per request, as for distinct users)',
+        env: { HANDOFF_PARTICIPANT_CACHE_SECONDS: '0' },
+      },
+    ];
+    for (const variant of variants) {
+      if (!options.variants || !options.wanted(variant.id)) continue;
+      const server = await startServer(settings, variant.id, { ...env, ...variant.env });
       try {
         await checkClientTokens(server, source, fixtures);
-        const measured = await measure(settings, 'handoff-pg-redis-info-logs', clientTokenTarget([server], source));
-        rows.push({
-          id: 'handoff-pg-redis-info-logs',
-          label: 'the same, HANDOFF_LOG_LEVEL=info (a log line per request)',
-          comparedWith: 'handoff-pg-redis',
-          ...measured,
-        });
+        const measured = await measure(settings, variant.id, clientTokenTarget([server], source));
+        rows.push({ id: variant.id, label: variant.label, comparedWith: 'handoff-pg-redis', ...measured });
       } finally {
         await stopServer(settings, server);
       }

@@ -23,6 +23,7 @@ export interface Config {
   /** How often each instance reloads the signing keys from the store. */
   keyRefreshSeconds: number;
   credentialCacheSeconds: number;
+  participantCacheSeconds: number;
   trustProxy: boolean;
   /** Requests per minute per HMAC credential (0 = no limit). */
   rateLimitPerMinute: number;
@@ -125,6 +126,7 @@ export function parseConfig(env: Env): { config: Config; errors?: never } | { co
     keyActivationDelaySeconds: read('HANDOFF_KEY_ACTIVATION_DELAY', integer(0, 86_400), 600),
     keyRefreshSeconds: read('HANDOFF_KEY_REFRESH_SECONDS', integer(1, 3600), 30),
     credentialCacheSeconds: read('HANDOFF_CREDENTIAL_CACHE_SECONDS', integer(0, 300), 5),
+    participantCacheSeconds: read('HANDOFF_PARTICIPANT_CACHE_SECONDS', integer(0, 300), 5),
     trustProxy: read('HANDOFF_TRUST_PROXY', boolean, false),
     rateLimitPerMinute: read('HANDOFF_RATE_LIMIT_PER_MINUTE', integer(0, 10_000_000), 6000),
     partnerRateLimitPerMinute: read('HANDOFF_PARTNER_RATE_LIMIT_PER_MINUTE', integer(0, 10_000_000), 30_000),

@@ -1,7 +1,8 @@
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import type { AuditLog } from './audit/audit-log.ts';
-import type { LookupCache } from './auth/lookup-cache.ts';
+import type { LookupCache } from './cache/lookup-cache.ts';
+import type { OverLimitMemo } from './cache/over-limit-memo.ts';
 import type { RateLimiter } from './cache/rate-limiter.ts';
 import type { ReplayGuard } from './cache/replay-guard.ts';
 import type { Config } from './config.ts';
@@ -10,6 +11,7 @@ import type { Metrics } from './metrics.ts';
 import type { ApiKeyOwner } from './store/api-keys.ts';
 import type { HmacCredential } from './store/credentials.ts';
 import type { Db } from './store/database.ts';
+import type { Participant } from './store/participants.ts';
 
 /** Everything a request handler may use, built once by the composition root (server.ts). */
 export interface AppContext {
@@ -23,7 +25,11 @@ export interface AppContext {
   credentials: LookupCache<HmacCredential>;
   /** Partner API keys by their SHA-256 (the partner API's `X-Api-Key`). */
   apiKeys: LookupCache<ApiKeyOwner>;
+  /** Live participants by `participantKey(partner, code)` (the client-token surface). */
+  participants: LookupCache<Participant>;
   replayGuard: ReplayGuard;
+  /** Rate-limit keys seen over their limit, refused without a round trip until their window ends. */
+  overLimit: OverLimitMemo;
   rateLimiter: RateLimiter;
   audit: AuditLog;
   metrics: Metrics;

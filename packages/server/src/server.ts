@@ -2,7 +2,8 @@ import { Redis } from 'ioredis';
 import pg from 'pg';
 import type { Logger } from 'pino';
 import { AuditLog } from './audit/audit-log.ts';
-import { LookupCache } from './auth/lookup-cache.ts';
+import { LookupCache } from './cache/lookup-cache.ts';
+import { OverLimitMemo } from './cache/over-limit-memo.ts';
 import { memoryRateLimiter, redisRateLimiter } from './cache/rate-limiter.ts';
 import { memoryReplayGuard, redisReplayGuard } from './cache/replay-guard.ts';
 import type { Config } from './config.ts';
@@ -13,6 +14,7 @@ import { findApiKeyByHash } from './store/api-keys.ts';
 import { findHmacCredential } from './store/credentials.ts';
 import { lockDataDir, readOrCreateMasterKey } from './store/data-dir.ts';
 import { migrate, openDatabase } from './store/database.ts';
+import { findParticipantByCode, splitParticipantKey } from './store/participants.ts';
 
 export class StartupError extends Error {
   override name = 'StartupError';
@@ -151,7 +153,7 @@ export async function openServerContext(
 
     const audit = new AuditLog(store.db, options.logger);
     closers.push(() => audit.close());
-    const cacheMs = config.credentialCacheSeconds * 1000;
+    const credentialMs = config.credentialCacheSeconds * 1000;
     const rateLimiter = redis ? redisRateLimiter(redis, config.redisPrefix, clock) : memoryRateLimiter(clock);
     const ctx: AppContext = {
       config,
@@ -160,10 +162,23 @@ export async function openServerContext(
       redis,
       masterKey: store.masterKey,
       keyRing,
-      credentials: new LookupCache((apiKey) => findHmacCredential(store.db, store.masterKey, apiKey), clock, cacheMs),
-      apiKeys: new LookupCache((keyHash) => findApiKeyByHash(store.db, keyHash), clock, cacheMs),
+      credentials: new LookupCache((apiKey) => findHmacCredential(store.db, store.masterKey, apiKey), clock, {
+        ttlMs: credentialMs,
+        cacheMisses: true,
+      }),
+      apiKeys: new LookupCache((keyHash) => findApiKeyByHash(store.db, keyHash), clock, {
+        ttlMs: credentialMs,
+        cacheMisses: true,
+      }),
+      // Misses are not kept: a user created a moment ago must be found at once.
+      participants: new LookupCache((key) => findParticipantByCode(store.db, ...splitParticipantKey(key)), clock, {
+        ttlMs: config.participantCacheSeconds * 1000,
+        cacheMisses: false,
+        max: 100_000,
+      }),
       replayGuard: redis ? redisReplayGuard(redis, config.redisPrefix, clock) : memoryReplayGuard(clock, rateLimiter),
       rateLimiter,
+      overLimit: new OverLimitMemo(clock),
       audit,
       metrics: createMetrics(),
       logger: options.logger,

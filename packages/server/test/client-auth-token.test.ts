@@ -658,6 +658,25 @@ describe(`POST /client_auth_token (${storeName})`, () => {
     assert.equal((await signedRequest(t, p.hmac, path, body)).statusCode, 403);
   });
 
+  test('participants are cached per instance: a status change made elsewhere gates minting within 5 s', async () => {
+    const p = await t.createPartner({ platformCode: 'PLAT05' });
+    const body = { participant_code: 'GINA01', permissions: ['crypto-buy'] };
+    // Not found is not kept: a user created right after a miss is found at once.
+    assert.equal((await signedRequest(t, p.hmac, path, body)).statusCode, 404);
+    await t.createUser({ partnerCode: 'PLAT05', participantCode: 'GINA01' });
+    assert.equal((await signedRequest(t, p.hmac, path, body)).statusCode, 201);
+    // As the KYC pipeline or another instance would: straight to the store, unseen by this instance's cache.
+    const { setParticipantStatus } = await import('../src/store/participants.ts');
+    const partner = await (await import('../src/store/partners.ts')).findPartnerByCode(t.ctx.db, 'PLAT05');
+    await setParticipantStatus(t.ctx.db, partner!.id, 'GINA01', 'rejected');
+    t.clock.advance(4);
+    assert.equal((await signedRequest(t, p.hmac, path, body)).statusCode, 201);
+    t.clock.advance(2);
+    const refused = await signedRequest(t, p.hmac, path, body);
+    assert.equal(refused.statusCode, 422);
+    assert.deepEqual(refused.json(), { error: 'participant GINA01 is rejected; crypto-buy not allowed' });
+  });
+
   test('partners may configure shorter lifetimes, never longer', async () => {
     const { updatePartnerSettings } = await import('../src/store/partners.ts');
     const p = await t.createPartner({ platformCode: 'PLAT06' });

@@ -95,16 +95,26 @@ describe(`rate limits: HMAC surface and partner login (${storeName})`, () => {
     assert.deepEqual(statuses, [201, 201, 201, 201, 201, 201, 201, 429]);
   });
 
-  test('per IP: counted before authentication, so unsigned floods are cut off too; other IPs unaffected', async () => {
+  test('per IP: every request counts, refused ones too; over the limit, 429 until the window ends', async () => {
+    // One second into a fresh window (each issueFrom moves the clock a second).
+    t.clock.advance(60 - (t.clock.seconds % 60) + 1);
     const flood = '203.0.113.9';
     for (let n = 0; n < 8; n++) {
       const forged = await t.app.inject({ method: 'POST', url: path, remoteAddress: flood, payload: '{}' });
       assert.equal(forged.statusCode, 403);
     }
+    // The ninth, correctly signed, is counted with its admission: over.
     const limited = await issueFrom(flood, partner.hmac);
     assert.equal(limited.statusCode, 429);
-    assert.match(String(limited.headers['retry-after']), /^\d+$/);
+    assert.equal(limited.headers['retry-after'], '59');
+    // From then on, whatever it sends: 429 for the rest of the window; other IPs are unaffected.
+    const unsigned = await t.app.inject({ method: 'POST', url: path, remoteAddress: flood, payload: '{}' });
+    assert.equal(unsigned.statusCode, 429);
     assert.equal((await issueFrom('203.0.113.10', partner.hmac)).statusCode, 201);
+    t.clock.advance(55);
+    assert.equal((await issueFrom(flood, partner.hmac)).statusCode, 429);
+    t.clock.advance(1);
+    assert.equal((await issueFrom(flood, partner.hmac)).statusCode, 201);
   });
 
   test('a rate-limited request is counted by reason in /metrics', async () => {

@@ -1,9 +1,9 @@
+import type { LookupCache } from '../cache/lookup-cache.ts';
 import type { AdmissionCounter, ReplayGuard } from '../cache/replay-guard.ts';
 import { computeRequestSignature, decodeSignature, signaturesMatch } from '../crypto/hmac.ts';
 import { constantTimeEqual, sha256Hex } from '../crypto/random.ts';
 import { HandoffError } from '../errors/catalogue.ts';
 import type { HmacCredential } from '../store/credentials.ts';
-import type { LookupCache } from './lookup-cache.ts';
 
 export const timestampWindowSeconds = 60;
 
@@ -21,6 +21,8 @@ export interface SignedRequest {
 /** Thrown with the credential attached when it was identified, so the rejection can be audited against it. */
 export class HmacRejection extends HandoffError {
   credential: HmacCredential | undefined;
+  /** For `rate_limited`: the counters that were over their limit. */
+  overLimit: readonly string[] = [];
 }
 
 function reject(
@@ -85,6 +87,7 @@ export async function authenticateHmacRequest(
   if (admission.retryAfterSeconds !== undefined) {
     const limited = new HmacRejection('rate_limited', { retryAfter: admission.retryAfterSeconds });
     limited.credential = credential;
+    limited.overLimit = admission.overLimit;
     throw limited;
   }
   return credential;

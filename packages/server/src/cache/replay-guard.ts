@@ -9,11 +9,17 @@ export interface AdmissionCounter {
   windowMs: number;
 }
 
-/** `fresh: false` is a replay (no counter was touched); `retryAfterSeconds` is set when a counter is over its limit. */
+/**
+ * `fresh: false` is a replay (no counter was touched); `retryAfterSeconds` is set when a counter is over its limit,
+ * and `overLimit` names those counters.
+ */
 export interface Admission {
   fresh: boolean;
   retryAfterSeconds: number | undefined;
+  overLimit: readonly string[];
 }
+
+const replayed: Admission = { fresh: false, retryAfterSeconds: undefined, overLimit: [] };
 
 /**
  * Remembers request signatures until their timestamp has left the acceptance window, so each is accepted once.
@@ -26,9 +32,16 @@ export interface ReplayGuard {
   close(): Promise<void>;
 }
 
-function overLimit(results: readonly { allowed: boolean; retryAfterSeconds: number }[]): number | undefined {
-  const denied = results.filter((r) => !r.allowed);
-  return denied.length === 0 ? undefined : Math.max(...denied.map((r) => r.retryAfterSeconds));
+function admitted(
+  counters: readonly AdmissionCounter[],
+  results: readonly { allowed: boolean; retryAfterSeconds: number }[],
+): Admission {
+  const denied = results.flatMap((r, i) => (r.allowed ? [] : [{ key: counters[i]?.key ?? '', ...r }]));
+  return {
+    fresh: true,
+    retryAfterSeconds: denied.length === 0 ? undefined : Math.max(...denied.map((r) => r.retryAfterSeconds)),
+    overLimit: denied.map((r) => r.key),
+  };
 }
 
 /**
@@ -47,13 +60,13 @@ export function memoryReplayGuard(clock: () => number, limiter: RateLimiter, max
       const now = clock();
       if (now >= nextSweep || seen.size >= maxEntries) sweep(now);
       const expiresAt = seen.get(key);
-      if (expiresAt !== undefined && expiresAt > now) return { fresh: false, retryAfterSeconds: undefined };
+      if (expiresAt !== undefined && expiresAt > now) return replayed;
       // Fail closed rather than forget entries that are still inside their window.
       if (seen.size >= maxEntries) throw new HandoffError('unavailable', { message: 'replay cache full' });
       seen.set(key, now + ttlMs);
       const counted = counters.filter((c) => c.limit > 0);
       const results = await Promise.all(counted.map((c) => limiter.hit(c.key, c.limit, c.windowMs)));
-      return { fresh: true, retryAfterSeconds: overLimit(results) };
+      return admitted(counted, results);
     },
     async close() {
       seen.clear();
@@ -99,12 +112,12 @@ export function redisReplayGuard(redis: Redis, prefix: string, clock: () => numb
       } catch (error) {
         throw new DependencyError('redis', error);
       }
-      if (answer[0] !== 1) return { fresh: false, retryAfterSeconds: undefined };
+      if (answer[0] !== 1) return replayed;
       const results = counted.map((c, i) => ({
         allowed: (answer[i + 1] ?? 0) <= c.limit,
         retryAfterSeconds: windows[i]?.retryAfterSeconds ?? 1,
       }));
-      return { fresh: true, retryAfterSeconds: overLimit(results) };
+      return admitted(counted, results);
     },
     async close() {},
   };

@@ -156,6 +156,13 @@ export async function findParticipantByEmail(
   return row && { ...toParticipant(row), passwordHash: row.password_hash };
 }
 
+/** The participant cache's key: partner ids are UUIDs and codes [A-Z0-9], so a space separates them safely. */
+export const participantKey = (partnerId: string, code: string): string => `${partnerId} ${code}`;
+export const splitParticipantKey = (key: string): [partnerId: string, code: string] => {
+  const space = key.indexOf(' ');
+  return [key.slice(0, space), key.slice(space + 1)];
+};
+
 /** UUID syntax; checked before a query so a malformed id is "not found", never a database error. */
 export const isUuid = (value: string): boolean =>
   /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(value);

@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import { compactVerify, type JWTPayload } from 'jose';
+import type { LookupCache } from '../cache/lookup-cache.ts';
 import type { Config } from '../config.ts';
 import type { KeyRing } from '../crypto/signing-keys.ts';
 import { clientTokenLifetimeSeconds, firstDisallowedPermission, type Permission } from '../domain/permissions.ts';
@@ -7,7 +8,7 @@ import { HandoffError } from '../errors/catalogue.ts';
 import type { ClientAuthTokenRequest } from '../routes/client-tokens/schemas.ts';
 import { ReferenceConflictError, recordIssuance } from '../store/client-tokens.ts';
 import type { Db } from '../store/database.ts';
-import { findParticipantByCode, findParticipantByEmail, type Participant } from '../store/participants.ts';
+import { findParticipantByEmail, type Participant, participantKey } from '../store/participants.ts';
 import type { PartnerSettings } from '../store/schema.ts';
 import { randomJti, signCompactJws } from './compact-jws.ts';
 
@@ -33,6 +34,7 @@ export interface IssuedClientToken {
 
 interface Deps {
   db: Db;
+  participants: LookupCache<Participant>;
   keyRing: KeyRing;
   config: Pick<Config, 'issuer' | 'audience'>;
   clock: () => number;
@@ -50,7 +52,7 @@ function canonical(value: unknown): string {
 
 async function resolveSubject(deps: Deps, partnerId: string, body: ClientAuthTokenRequest) {
   if (body.participant_code) {
-    const participant = await findParticipantByCode(deps.db, partnerId, body.participant_code);
+    const participant = await deps.participants.get(participantKey(partnerId, body.participant_code));
     if (!participant || participant.kind === 'platform') throw new HandoffError('participant_not_found');
     if (body.email && participant.email?.toLowerCase() !== body.email.toLowerCase()) {
       throw new HandoffError('not_allowed', { message: 'email does not match participant' });
@@ -91,7 +93,7 @@ export async function issueClientAccessToken(
     }
   }
   if (body.merchant_participant_code !== undefined) {
-    const merchant = await findParticipantByCode(deps.db, partner.id, body.merchant_participant_code);
+    const merchant = await deps.participants.get(participantKey(partner.id, body.merchant_participant_code));
     if (merchant?.kind !== 'merchant') throw new HandoffError('merchant_not_found');
   }
 

@@ -1,0 +1,49 @@
+import { LRUCache } from 'lru-cache';
+
+export interface LookupCacheOptions {
+  /** How long an answer is reused; 0 turns the cache off (every lookup reads the store). */
+  ttlMs: number;
+  /** Keep "not found" too, so random keys cannot hammer the database (credentials); off where a row may appear. */
+  cacheMisses: boolean;
+  /** Entries kept, least recently used evicted first. */
+  max?: number;
+}
+
+/**
+ * A read-through cache for hot-path lookups (HMAC credentials, API keys, participants), per instance: a change
+ * made elsewhere (the CLI, another instance, the KYC pipeline) is seen within `ttlMs`. Concurrent lookups of one
+ * key share a single query; a failed lookup is not kept.
+ */
+export class LookupCache<V> {
+  readonly #lru: LRUCache<string, { value: V | undefined }> | undefined;
+
+  constructor(
+    private readonly load: (key: string) => Promise<V | undefined>,
+    clock: () => number,
+    options: LookupCacheOptions,
+  ) {
+    if (options.ttlMs <= 0) return;
+    this.#lru = new LRUCache<string, { value: V | undefined }>({
+      max: options.max ?? 10_000,
+      ttl: options.ttlMs,
+      // The injected clock (tests move it by hand), read on every check.
+      perf: { now: clock },
+      ttlResolution: 0,
+      fetchMethod: async (key) => {
+        const value = await this.load(key);
+        // Resolving undefined stores nothing.
+        return value === undefined && !options.cacheMisses ? undefined : { value };
+      },
+    });
+  }
+
+  async get(key: string): Promise<V | undefined> {
+    if (!this.#lru) return this.load(key);
+    return (await this.#lru.fetch(key))?.value;
+  }
+
+  invalidate(key?: string): void {
+    if (key === undefined) this.#lru?.clear();
+    else this.#lru?.delete(key);
+  }
+}
