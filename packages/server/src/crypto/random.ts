@@ -1,4 +1,4 @@
-import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
+import { hash, randomBytes, timingSafeEqual } from 'node:crypto';
 
 /** A token from the CSPRNG, URL-safe (base64url, no padding). 32 bytes = 256 bits by default. */
 export function randomToken(bytes = 32): string {
@@ -7,14 +7,13 @@ export function randomToken(bytes = 32): string {
 
 /** SHA-256 as lowercase hex: how one-time tokens, API keys and passphrases are stored. */
 export function sha256Hex(value: string): string {
-  return createHash('sha256').update(value).digest('hex');
+  // One-shot: no Hash object per call (this runs on every request).
+  return hash('sha256', value, 'hex');
 }
 
 /** Constant-time string equality: compares digests so neither length nor content leaks through timing. */
 export function constantTimeEqual(a: string, b: string): boolean {
-  const da = createHash('sha256').update(a).digest();
-  const db = createHash('sha256').update(b).digest();
-  return timingSafeEqual(da, db);
+  return timingSafeEqual(hash('sha256', a, 'buffer'), hash('sha256', b, 'buffer'));
 }
 
 const codeAlphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789';

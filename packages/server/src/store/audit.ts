@@ -1,3 +1,4 @@
+import { sql } from 'kysely';
 import type { Db } from './database.ts';
 
 export interface AuditEvent {
@@ -17,24 +18,25 @@ export interface AuditEvent {
 
 export async function insertAuditEvents(db: Db, events: readonly AuditEvent[]): Promise<void> {
   if (events.length === 0) return;
-  await db
-    .insertInto('audit_events')
-    .values(
-      events.map((e) => ({
-        at: e.at,
-        surface: e.surface,
-        action: e.action,
-        outcome: e.outcome,
-        reason: e.reason ?? null,
-        partner_id: e.partnerId ?? null,
-        credential_id: e.credentialId ?? null,
-        participant_id: e.participantId ?? null,
-        request_id: e.requestId ?? null,
-        ip: e.ip ?? null,
-        detail: e.detail ? JSON.stringify(e.detail) : null,
-      })),
-    )
-    .execute();
+  // One array parameter per column: the statement is the same for any batch size, so neither building nor
+  // parsing it costs anything per row (a multi-row VALUES had 11 parameters per row).
+  const column = <T>(pick: (event: AuditEvent) => T) => events.map(pick);
+  await sql`
+    INSERT INTO audit_events
+      (at, surface, action, outcome, reason, partner_id, credential_id, participant_id, request_id, ip, detail)
+    SELECT * FROM unnest(
+      ${column((e) => e.at)}::timestamptz[],
+      ${column((e) => e.surface)}::text[],
+      ${column((e) => e.action)}::text[],
+      ${column((e) => e.outcome)}::text[],
+      ${column((e) => e.reason ?? null)}::text[],
+      ${column((e) => e.partnerId ?? null)}::uuid[],
+      ${column((e) => e.credentialId ?? null)}::uuid[],
+      ${column((e) => e.participantId ?? null)}::uuid[],
+      ${column((e) => e.requestId ?? null)}::text[],
+      ${column((e) => e.ip ?? null)}::text[],
+      ${column((e) => (e.detail ? JSON.stringify(e.detail) : null))}::jsonb[]
+    )`.execute(db);
 }
 
 export interface AuditFilter {
