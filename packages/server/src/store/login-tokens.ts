@@ -1,6 +1,8 @@
-import { sql } from 'kysely';
+import { type QueryCreator, sql } from 'kysely';
 import type { Db } from './database.ts';
 import { isUuid } from './participants.ts';
+import { preparedQuery } from './prepared.ts';
+import type { Database } from './schema.ts';
 
 /** A user's refresh token to store with the spend (see session-tokens.ts `newRefreshToken`). */
 export interface NewRefreshToken {
@@ -17,6 +19,33 @@ export interface SpentLoginToken {
 
 /** Why a login token could not be spent; decides ER333 / ER334 / ER335. */
 export type SpendFailure = 'not_found' | 'expired' | 'no_user';
+
+const insertByIdentifier = preparedQuery<
+  { tokenHash: string; partnerId: string; identifier: string; createdAt: Date; expiresAt: Date },
+  { participant_id: string }
+>((db, param) =>
+  db
+    .insertInto('login_tokens')
+    .columns(['token_hash', 'partner_id', 'participant_id', 'created_at', 'expires_at'])
+    .expression((eb) =>
+      eb
+        .selectFrom('identifiers as i')
+        .innerJoin('participants as p', 'p.id', 'i.participant_id')
+        .select([
+          sql<string>`${param('tokenHash')}`.as('token_hash'),
+          'p.partner_id',
+          'p.id',
+          sql<Date>`${param('createdAt')}::timestamptz`.as('created_at'),
+          sql<Date>`${param('expiresAt')}::timestamptz`.as('expires_at'),
+        ])
+        .where('i.identifier', '=', param('identifier'))
+        .where('i.partner_id', '=', param('partnerId'))
+        .where('i.status', '=', 'linked')
+        .where('p.partner_id', '=', param('partnerId'))
+        .where('p.deleted_at', 'is', null),
+    )
+    .returning('participant_id'),
+);
 
 /**
  * Stores a login token (by hash) for a user given by uuid, or by linked identifier: then the lookup is part of the
@@ -47,30 +76,66 @@ export async function insertLoginToken(
       .execute();
     return user.participantId;
   }
-  const row = await db
-    .insertInto('login_tokens')
-    .columns(['token_hash', 'partner_id', 'participant_id', 'created_at', 'expires_at'])
-    .expression((eb) =>
-      eb
-        .selectFrom('identifiers as i')
-        .innerJoin('participants as p', 'p.id', 'i.participant_id')
-        .select([
-          sql<string>`${input.tokenHash}`.as('token_hash'),
-          'p.partner_id',
-          'p.id',
-          sql<Date>`${input.createdAt}::timestamptz`.as('created_at'),
-          sql<Date>`${input.expiresAt}::timestamptz`.as('expires_at'),
-        ])
-        .where('i.identifier', '=', user.identifier)
-        .where('i.partner_id', '=', input.partnerId)
-        .where('i.status', '=', 'linked')
-        .where('p.partner_id', '=', input.partnerId)
-        .where('p.deleted_at', 'is', null),
-    )
-    .returning('participant_id')
-    .executeTakeFirst();
+  const row = (
+    await insertByIdentifier(db, {
+      tokenHash: input.tokenHash,
+      partnerId: input.partnerId,
+      identifier: user.identifier,
+      createdAt: input.createdAt,
+      expiresAt: input.expiresAt,
+    })
+  ).rows[0];
   return row?.participant_id;
 }
+
+interface SpendParams {
+  tokenHash: string;
+  participantId: string;
+  /** null: any partner (the hosted page, which has no partner credentials). */
+  partnerId: string | null;
+  now: Date;
+}
+
+/** The spend: unused, unexpired, this user's (and this partner's), the user not deleted. */
+const spendUpdate = (db: QueryCreator<Database>, param: <T = string>(name: keyof SpendParams & string) => T) =>
+  db
+    .updateTable('login_tokens as t')
+    .set({ used_at: param<Date>('now') })
+    .from('participants as p')
+    .whereRef('p.id', '=', 't.participant_id')
+    .where('p.deleted_at', 'is', null)
+    .where('t.token_hash', '=', param('tokenHash'))
+    .where('t.participant_id', '=', param('participantId'))
+    .where('t.partner_id', '=', sql<string>`coalesce(${param('partnerId')}::uuid, t.partner_id)`)
+    .where('t.used_at', 'is', null)
+    .where('t.expires_at', '>', param<Date>('now'))
+    .returning(['t.participant_id', 't.partner_id']);
+
+const spendOnly = preparedQuery<SpendParams, { participant_id: string; partner_id: string }>(spendUpdate);
+
+const spendWithRefresh = preparedQuery<
+  SpendParams & { refreshHash: string; familyId: string; refreshCreatedAt: Date; refreshExpiresAt: Date },
+  { participant_id: string | null; partner_id: string }
+>((db, param) =>
+  db
+    .with('spent', (db) => spendUpdate(db, param))
+    .insertInto('refresh_tokens')
+    .columns(['token_hash', 'family_id', 'subject', 'partner_id', 'participant_id', 'created_at', 'expires_at'])
+    .expression((eb) =>
+      eb
+        .selectFrom('spent')
+        .select([
+          sql<string>`${param('refreshHash')}`.as('token_hash'),
+          sql<string>`${param('familyId')}::uuid`.as('family_id'),
+          sql<'user'>`'user'`.as('subject'),
+          'spent.partner_id',
+          'spent.participant_id',
+          sql<Date>`${param('refreshCreatedAt')}::timestamptz`.as('created_at'),
+          sql<Date>`${param('refreshExpiresAt')}::timestamptz`.as('expires_at'),
+        ]),
+    )
+    .returning(['participant_id', 'partner_id']),
+);
 
 /**
  * Spends a login token in ONE conditional statement: unused, unexpired, bound to this user (and partner, when
@@ -83,40 +148,23 @@ export async function spendLoginToken(
   input: { tokenHash: string; participantId: string; partnerId?: string; now: Date; refresh?: NewRefreshToken },
 ): Promise<{ ok: true; token: SpentLoginToken } | { ok: false; reason: SpendFailure }> {
   if (!isUuid(input.participantId)) return { ok: false, reason: 'not_found' };
-  let update = db
-    .updateTable('login_tokens as t')
-    .set({ used_at: input.now })
-    .from('participants as p')
-    .whereRef('p.id', '=', 't.participant_id')
-    .where('p.deleted_at', 'is', null)
-    .where('t.token_hash', '=', input.tokenHash)
-    .where('t.participant_id', '=', input.participantId)
-    .where('t.used_at', 'is', null)
-    .where('t.expires_at', '>', input.now);
-  if (input.partnerId) update = update.where('t.partner_id', '=', input.partnerId);
-  const spending = update.returning(['t.participant_id', 't.partner_id']);
-  const { refresh } = input;
-  const spent = refresh
-    ? await db
-        .with('spent', () => spending)
-        .insertInto('refresh_tokens')
-        .columns(['token_hash', 'family_id', 'subject', 'partner_id', 'participant_id', 'created_at', 'expires_at'])
-        .expression((eb) =>
-          eb
-            .selectFrom('spent')
-            .select([
-              sql<string>`${refresh.tokenHash}`.as('token_hash'),
-              sql<string>`${refresh.familyId}::uuid`.as('family_id'),
-              sql<'user'>`'user'`.as('subject'),
-              'spent.partner_id',
-              'spent.participant_id',
-              sql<Date>`${refresh.createdAt}::timestamptz`.as('created_at'),
-              sql<Date>`${refresh.expiresAt}::timestamptz`.as('expires_at'),
-            ]),
-        )
-        .returning(['participant_id', 'partner_id'])
-        .executeTakeFirst()
-    : await spending.executeTakeFirst();
+  const params = {
+    tokenHash: input.tokenHash,
+    participantId: input.participantId,
+    partnerId: input.partnerId ?? null,
+    now: input.now,
+  };
+  const spent = input.refresh
+    ? (
+        await spendWithRefresh(db, {
+          ...params,
+          refreshHash: input.refresh.tokenHash,
+          familyId: input.refresh.familyId,
+          refreshCreatedAt: input.refresh.createdAt,
+          refreshExpiresAt: input.refresh.expiresAt,
+        })
+      ).rows[0]
+    : (await spendOnly(db, params)).rows[0];
   if (spent?.participant_id) {
     return { ok: true, token: { participantId: spent.participant_id, partnerId: spent.partner_id } };
   }

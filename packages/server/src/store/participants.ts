@@ -1,8 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import { participantStatuses } from '@handoff/sdk/contract';
-import type { CompiledQuery } from 'kysely';
 import { randomParticipantCode } from '../crypto/random.ts';
 import type { Db } from './database.ts';
+import { preparedQuery } from './prepared.ts';
 import type { ParticipantKind, ParticipantStatus } from './schema.ts';
 
 export { participantStatuses };
@@ -119,25 +119,18 @@ export async function insertParticipant(db: Db, input: NewParticipant): Promise<
   }
 }
 
-/**
- * The partner's live participant with this code; another partner's participant is simply not found.
- * The client-token hot path's lookup, so compiled once: Kysely would build and compile the same statement on every
- * call and only the parameters change. Every store uses Kysely's PostgreSQL dialect (PGlite too), so one compiled
- * form serves all; the markers stand for the parameters, whatever order the compiler gave them.
- */
-let participantByCode: CompiledQuery<Row> | undefined;
-const partnerMarker = '$partner_id';
-export async function findParticipantByCode(db: Db, partnerId: string, code: string): Promise<Participant | undefined> {
-  participantByCode ??= db
+const participantByCode = preparedQuery<{ partnerId: string; code: string }, Row>((db, param) =>
+  db
     .selectFrom('participants')
     .select(columns)
-    .where('partner_id', '=', partnerMarker)
-    .where('participant_code', '=', '$participant_code')
-    .where('deleted_at', 'is', null)
-    .compile();
-  const parameters = participantByCode.parameters.map((marker) => (marker === partnerMarker ? partnerId : code));
-  const { rows } = await db.executeQuery<Row>({ ...participantByCode, parameters });
-  const row = rows[0];
+    .where('partner_id', '=', param('partnerId'))
+    .where('participant_code', '=', param('code'))
+    .where('deleted_at', 'is', null),
+);
+
+/** The partner's live participant with this code; another partner's participant is simply not found. */
+export async function findParticipantByCode(db: Db, partnerId: string, code: string): Promise<Participant | undefined> {
+  const row = (await participantByCode(db, { partnerId, code })).rows[0];
   return row && toParticipant(row);
 }
 

@@ -1,5 +1,6 @@
-import { KeyObject, randomBytes, sign } from 'node:crypto';
+import { KeyObject, sign } from 'node:crypto';
 import type { SigningAlgorithm } from '../config.ts';
+import { randomToken } from '../crypto/random.ts';
 import type { SigningKey } from '../crypto/signing-keys.ts';
 
 /** node:crypto's name for each JWS algorithm's digest, and the JWS signature encoding (RFC 7518 §3.4 for ECDSA). */
@@ -55,17 +56,5 @@ export function signCompactJws(key: SigningKey, typ: string, payload: object): P
   });
 }
 
-// 16-byte ids are cut from one 4 KiB draw of the CSPRNG (as node's randomUUID does), not one draw each.
-let randomPool = randomBytes(4096);
-let randomOffset = 0;
-
 /** A 128-bit random `jti`, base64url. */
-export function randomJti(): string {
-  if (randomOffset + 16 > randomPool.length) {
-    randomPool = randomBytes(4096);
-    randomOffset = 0;
-  }
-  const jti = randomPool.toString('base64url', randomOffset, randomOffset + 16);
-  randomOffset += 16;
-  return jti;
-}
+export const randomJti = (): string => randomToken(16);
