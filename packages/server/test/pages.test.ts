@@ -15,7 +15,7 @@ import { insertLinkRequest } from '../src/store/identifiers.ts';
 import { insertLoginToken } from '../src/store/login-tokens.ts';
 import type { Participant } from '../src/store/participants.ts';
 import { softDeleteParticipant } from '../src/store/participants.ts';
-import { findPartnerByCode, updatePartnerSettings } from '../src/store/partners.ts';
+import { findPartnerByCode, setPartnerStatus, updatePartnerSettings } from '../src/store/partners.ts';
 import { LogCapture, startTestApp, storeName, type TestApp, testDatabaseUrl } from './harness.ts';
 
 /** A browser's cookie jar over inject(): keeps what Set-Cookie sets and deletes what it expires. */
@@ -356,6 +356,26 @@ describe(`hosted private pages (${storeName})`, () => {
     assert.equal(noUser.statusCode, 400);
     assert.match(noUser.body, /This account is not available/);
     assert.match(noUser.body, /ER335/);
+  });
+
+  test("a disabled partner's links say the service is unavailable and are not spent; enabled again, they work", async () => {
+    const browser = new Browser(t);
+    const link = await loginLink(alice);
+    const fields = formFields((await browser.get(linkUrl('kyc', link))).body, '/private/kyc');
+    await setPartnerStatus(t.ctx.db, 'ACME01', 'disabled');
+    try {
+      for (const response of [await browser.get(linkUrl('kyc', link)), await browser.post('/private/kyc', fields)]) {
+        assert.equal(response.statusCode, 403);
+        assertPageHeaders(response, 'platform disabled');
+        assert.match(response.body, /This service is not available/);
+        assert.match(response.body, /ER813/);
+      }
+      assert.equal(await usedAt(link.token), null, 'nothing spent');
+    } finally {
+      await setPartnerStatus(t.ctx.db, 'ACME01', 'active');
+    }
+    assert.equal((await browser.post('/private/kyc', fields)).statusCode, 303);
+    assert.notEqual(await usedAt(link.token), null);
   });
 
   test('a user without an email address is named "your account", never by another field', async () => {

@@ -424,6 +424,18 @@ for (const store of stores) {
         assert.ok(results.filter((r) => !r.ok).every((r) => !r.ok && r.reason === 'not_found'));
       });
 
+      test("a disabled partner's token is refused unspent (partner_disabled), and spendable once enabled", async () => {
+        const tokenHash = await newToken();
+        await setPartnerStatus(db, 'ACME01', 'disabled');
+        try {
+          const refused = await spendLoginToken(db, { tokenHash, participantId: user.uuid, now });
+          assert.deepEqual(refused, { ok: false, reason: 'partner_disabled' });
+        } finally {
+          await setPartnerStatus(db, 'ACME01', 'active');
+        }
+        assert.equal((await spendLoginToken(db, { tokenHash, participantId: user.uuid, now })).ok, true);
+      });
+
       test('by identifier, the lookup is part of the INSERT: nothing stored for unknown, foreign or deleted', async () => {
         const linked = await insertParticipant(db, { partnerId: acme.id, email: 'linked-login@example.com' });
         const identifier = `L${randomBytes(20).toString('hex')}`;

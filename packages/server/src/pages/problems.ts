@@ -10,6 +10,7 @@ export type PageProblem =
   | 'link_expired'
   | 'link_no_user'
   | 'link_incomplete'
+  | 'platform_disabled'
   | 'form_rejected'
   | 'cross_site'
   | 'not_signed_in'
@@ -60,6 +61,13 @@ export const problems: Record<PageProblem, ProblemCopy> = {
     title: 'This link is incomplete',
     happened: () => 'Part of the link is missing. This can happen when a link is copied by hand or cut short.',
     next: askForNewLink,
+  },
+  platform_disabled: {
+    ...fromCode('ER813'),
+    tone: 'danger',
+    title: 'This service is not available',
+    happened: (platform) => `${platform} cannot offer this service at the moment. Nothing was changed.`,
+    next: (platform) => `If you think this is a mistake, contact ${platform}.`,
   },
   form_rejected: {
     status: 403,

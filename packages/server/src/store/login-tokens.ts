@@ -17,8 +17,8 @@ export interface SpentLoginToken {
   partnerId: string;
 }
 
-/** Why a login token could not be spent; decides ER333 / ER334 / ER335. */
-export type SpendFailure = 'not_found' | 'expired' | 'no_user';
+/** Why a login token could not be spent; decides ER333 / ER334 / ER335, and ER813 for a disabled partner. */
+export type SpendFailure = 'not_found' | 'expired' | 'no_user' | 'partner_disabled';
 
 const insertByIdentifier = preparedQuery<
   { tokenHash: string; partnerId: string; identifier: string; createdAt: Date; expiresAt: Date },
@@ -96,14 +96,16 @@ interface SpendParams {
   now: Date;
 }
 
-/** The spend: unused, unexpired, this user's (and this partner's), the user not deleted. */
+/** The spend: unused, unexpired, this user's (and this partner's), the user not deleted, the partner active. */
 const spendUpdate = (db: QueryCreator<Database>, param: <T = string>(name: keyof SpendParams & string) => T) =>
   db
     .updateTable('login_tokens as t')
     .set({ used_at: param<Date>('now') })
-    .from('participants as p')
+    .from(['participants as p', 'partners as pa'])
     .whereRef('p.id', '=', 't.participant_id')
     .where('p.deleted_at', 'is', null)
+    .whereRef('pa.id', '=', 't.partner_id')
+    .where('pa.status', '=', 'active')
     .where('t.token_hash', '=', param('tokenHash'))
     .where('t.participant_id', '=', param('participantId'))
     .where('t.partner_id', '=', sql<string>`coalesce(${param('partnerId')}::uuid, t.partner_id)`)
@@ -172,7 +174,8 @@ export async function spendLoginToken(
   const row = await db
     .selectFrom('login_tokens as t')
     .innerJoin('participants as p', 'p.id', 't.participant_id')
-    .select(['t.participant_id', 't.partner_id', 't.used_at', 't.expires_at', 'p.deleted_at'])
+    .innerJoin('partners as pa', 'pa.id', 't.partner_id')
+    .select(['t.participant_id', 't.partner_id', 't.used_at', 't.expires_at', 'p.deleted_at', 'pa.status'])
     .where('t.token_hash', '=', input.tokenHash)
     .executeTakeFirst();
   // A used token is as good as unknown; so is one presented with another user's uuid or by another partner.
@@ -185,6 +188,8 @@ export async function spendLoginToken(
     return { ok: false, reason: 'not_found' };
   }
   if (row.expires_at <= input.now) return { ok: false, reason: 'expired' };
+  // A disabled partner's links stop working, unspent (they work again if it is enabled before they expire).
+  if (row.status !== 'active') return { ok: false, reason: 'partner_disabled' };
   return { ok: false, reason: 'no_user' };
 }
 
@@ -194,12 +199,22 @@ export async function peekLoginToken(db: Db, input: { tokenHash: string; partici
   const row = await db
     .selectFrom('login_tokens as t')
     .innerJoin('participants as p', 'p.id', 't.participant_id')
-    .select(['t.partner_id', 't.used_at', 't.expires_at', 'p.deleted_at', 'p.email', 'p.id as participant_id'])
+    .innerJoin('partners as pa', 'pa.id', 't.partner_id')
+    .select([
+      't.partner_id',
+      't.used_at',
+      't.expires_at',
+      'p.deleted_at',
+      'p.email',
+      'p.id as participant_id',
+      'pa.status',
+    ])
     .where('t.token_hash', '=', input.tokenHash)
     .where('t.participant_id', '=', input.participantId)
     .executeTakeFirst();
   if (!row || row.used_at !== null) return { ok: false as const, reason: 'not_found' as SpendFailure };
   if (row.expires_at <= input.now) return { ok: false as const, reason: 'expired' as SpendFailure };
+  if (row.status !== 'active') return { ok: false as const, reason: 'partner_disabled' as SpendFailure };
   if (row.deleted_at !== null) return { ok: false as const, reason: 'no_user' as SpendFailure };
   return { ok: true as const, partnerId: row.partner_id, participantId: row.participant_id, email: row.email };
 }

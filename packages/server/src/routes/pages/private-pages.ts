@@ -23,6 +23,7 @@ const linkProblems: Record<SpendFailure, PageProblem> = {
   not_found: 'link_not_found',
   expired: 'link_expired',
   no_user: 'link_no_user',
+  partner_disabled: 'platform_disabled',
 };
 
 /** On a refused link, a user who is still signed in gets a way back to the page instead of a dead end. */

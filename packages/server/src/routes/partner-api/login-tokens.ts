@@ -79,7 +79,7 @@ export const loginTokenRoute = defineRoute({
   },
 });
 
-const spendFailures = { not_found: 'ER333', expired: 'ER334', no_user: 'ER335' } as const;
+const spendFailures = { not_found: 'ER333', expired: 'ER334', no_user: 'ER335', partner_disabled: 'ER813' } as const;
 
 export const loginWithTokenRoute = defineRoute({
   method: 'POST',
