@@ -36,6 +36,10 @@ export interface Config {
   databasePoolSize: number;
   /** Connection and statement timeout towards PostgreSQL and Redis, so a dead dependency answers 503 quickly. */
   dependencyTimeoutMs: number;
+  /** Hosted-page sessions end after this many idle minutes… */
+  pageSessionIdleMinutes: number;
+  /** …or this many hours after sign-in, whichever comes first. */
+  pageSessionMaxHours: number;
 }
 
 type Env = Readonly<Record<string, string | undefined>>;
@@ -134,7 +138,14 @@ export function parseConfig(env: Env): { config: Config; errors?: never } | { co
     auditRetentionDays: read('HANDOFF_AUDIT_RETENTION_DAYS', integer(0, 36_500), 365),
     databasePoolSize: read('HANDOFF_DATABASE_POOL_SIZE', integer(1, 500), 10),
     dependencyTimeoutMs: read('HANDOFF_DEPENDENCY_TIMEOUT_MS', integer(100, 60_000), 2000),
+    pageSessionIdleMinutes: read('HANDOFF_PAGE_SESSION_IDLE_MINUTES', integer(1, 24 * 60), 30),
+    pageSessionMaxHours: read('HANDOFF_PAGE_SESSION_MAX_HOURS', integer(1, 7 * 24), 12),
   };
+  if (config.pageSessionIdleMinutes > config.pageSessionMaxHours * 60) {
+    errors.push(
+      `HANDOFF_PAGE_SESSION_IDLE_MINUTES: must not be longer than HANDOFF_PAGE_SESSION_MAX_HOURS (${config.pageSessionMaxHours} h)`,
+    );
+  }
   if (config.databaseUrl && !config.masterKey) {
     errors.push(
       'HANDOFF_MASTER_KEY: required with DATABASE_URL, so every instance can open the sealed secrets (generate one with: openssl rand -base64 32)',

@@ -125,6 +125,15 @@ describe('configuration from the environment (parseConfig)', () => {
     );
   });
 
+  test('hosted-page session lifetimes: idle minutes may not exceed the maximum', () => {
+    const ok = parseConfig({ HANDOFF_PAGE_SESSION_IDLE_MINUTES: '60', HANDOFF_PAGE_SESSION_MAX_HOURS: '1' });
+    assert.deepEqual([ok.config?.pageSessionIdleMinutes, ok.config?.pageSessionMaxHours], [60, 1]);
+    assert.deepEqual(errorsOf({ HANDOFF_PAGE_SESSION_IDLE_MINUTES: '61', HANDOFF_PAGE_SESSION_MAX_HOURS: '1' }), [
+      'HANDOFF_PAGE_SESSION_IDLE_MINUTES: must not be longer than HANDOFF_PAGE_SESSION_MAX_HOURS (1 h)',
+    ]);
+    assert.match(errorsOf({ HANDOFF_PAGE_SESSION_MAX_HOURS: '0' })[0] as string, /^HANDOFF_PAGE_SESSION_MAX_HOURS: /);
+  });
+
   test('DATABASE_URL without HANDOFF_MASTER_KEY is refused: every instance must open the sealed secrets', () => {
     const errors = errorsOf({ DATABASE_URL: 'postgres://u@db/handoff' });
     assert.equal(errors.length, 1);

@@ -214,7 +214,7 @@ describe(`hosted private pages (${storeName})`, () => {
     assert.match(
       sessionCookie,
       new RegExp(
-        `^handoff_session=[A-Za-z0-9_-]{43}; Path=/private; HttpOnly; SameSite=Lax; Max-Age=${sessionLifetime.absoluteSeconds}$`,
+        `^handoff_session=[A-Za-z0-9_-]{43}; Path=/private; HttpOnly; SameSite=Lax; Max-Age=${sessionLifetime(t.ctx.config).absoluteSeconds}$`,
       ),
       'no Secure on an http public origin',
     );
@@ -378,6 +378,35 @@ describe(`hosted private pages (${storeName})`, () => {
     assert.notEqual(await usedAt(link.token), null);
   });
 
+  test('session lifetimes come from HANDOFF_PAGE_SESSION_IDLE_MINUTES and HANDOFF_PAGE_SESSION_MAX_HOURS', async () => {
+    const short = await startTestApp({
+      env: { HANDOFF_PAGE_SESSION_IDLE_MINUTES: '5', HANDOFF_PAGE_SESSION_MAX_HOURS: '1' },
+    });
+    try {
+      await short.createPartner({ platformCode: 'SHRT01' });
+      const user = await short.createUser({ partnerCode: 'SHRT01', email: 'short@example.com' });
+      const token = randomToken(32);
+      await insertLoginToken(short.ctx.db, {
+        tokenHash: sha256Hex(token),
+        partnerId: user.partnerId,
+        user: { participantId: user.uuid },
+        createdAt: new Date(short.clock.now),
+        expiresAt: new Date(short.clock.now + 300_000),
+      });
+      const browser = new Browser(short);
+      const confirmation = await browser.get(linkUrl('kyc', { token, uuid: user.uuid }));
+      const signedIn = await browser.post('/private/kyc', formFields(confirmation.body, '/private/kyc'));
+      assert.equal(signedIn.statusCode, 303);
+      assert.match(setCookies(signedIn).find((c) => c.startsWith('handoff_session=')) ?? '', /; Max-Age=3600$/);
+      short.clock.advance(4 * 60);
+      assert.equal((await browser.get('/private/kyc')).statusCode, 200, 'inside 5 idle minutes');
+      short.clock.advance(5 * 60 + 1);
+      assert.equal((await browser.get('/private/kyc')).statusCode, 401, 'past 5 idle minutes');
+    } finally {
+      await short.close();
+    }
+  });
+
   test('a user without an email address is named "your account", never by another field', async () => {
     const phoneOnly = await t.createUser({ partnerCode: 'ACME01', email: null, phoneNumber: '+14155550100' });
     const confirmation = await new Browser(t).get(linkUrl('kyc', await loginLink(phoneOnly)));
@@ -474,11 +503,11 @@ describe(`hosted private pages (${storeName})`, () => {
 
   test('sessions: 30 idle minutes, 12 hours at most, fresh id on every sign-in', async () => {
     const idle = await signIn(alice);
-    t.clock.advance(sessionLifetime.idleSeconds - 60);
+    t.clock.advance(sessionLifetime(t.ctx.config).idleSeconds - 60);
     assert.equal((await idle.get('/private/kyc')).statusCode, 200, 'activity inside the idle window');
-    t.clock.advance(sessionLifetime.idleSeconds - 60);
+    t.clock.advance(sessionLifetime(t.ctx.config).idleSeconds - 60);
     assert.equal((await idle.get('/private/kyc')).statusCode, 200, 'the idle window slid with the last visit');
-    t.clock.advance(sessionLifetime.idleSeconds + 1);
+    t.clock.advance(sessionLifetime(t.ctx.config).idleSeconds + 1);
     const ended = await idle.get('/private/kyc');
     assert.equal(ended.statusCode, 401);
     assert.match(ended.body, /Your session has ended/);
@@ -488,7 +517,7 @@ describe(`hosted private pages (${storeName})`, () => {
     const busy = await signIn(alice);
     const started = t.clock.now;
     let visits = 0;
-    while (t.clock.now - started < (sessionLifetime.absoluteSeconds - 20 * 60) * 1000) {
+    while (t.clock.now - started < (sessionLifetime(t.ctx.config).absoluteSeconds - 20 * 60) * 1000) {
       t.clock.advance(20 * 60);
       assert.equal((await busy.get('/private/upgrade')).statusCode, 200);
       visits++;

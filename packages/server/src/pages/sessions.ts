@@ -14,10 +14,16 @@ import { readCookie, serializeCookie } from './cookies.ts';
 
 /**
  * Sessions of the hosted pages: a random 256-bit id in an HttpOnly cookie, stored only as its SHA-256 hash in
- * the database (so every instance sees the same sessions), ending after 30 idle minutes or 12 hours at most.
- * A pre-session cookie (never stored) is what CSRF tokens of forms shown before sign-in are bound to.
+ * the database (so every instance sees the same sessions), ending after `HANDOFF_PAGE_SESSION_IDLE_MINUTES` idle
+ * minutes (30) or `HANDOFF_PAGE_SESSION_MAX_HOURS` (12) at most. A pre-session cookie (never stored) is what CSRF
+ * tokens of forms shown before sign-in are bound to.
  */
-export const sessionLifetime = { idleSeconds: 30 * 60, absoluteSeconds: 12 * 60 * 60 };
+export const sessionLifetime = (
+  config: Pick<AppContext['config'], 'pageSessionIdleMinutes' | 'pageSessionMaxHours'>,
+) => ({
+  idleSeconds: config.pageSessionIdleMinutes * 60,
+  absoluteSeconds: config.pageSessionMaxHours * 3600,
+});
 
 const sessionCookie = 'handoff_session';
 const preSessionCookie = 'handoff_pre';
@@ -78,7 +84,7 @@ async function lookUpSession(ctx: AppContext, request: FastifyRequest, reply: Fa
   const session = await touchPageSession(ctx.db, {
     idHash,
     now: new Date(nowMs),
-    idleExpiresAt: new Date(nowMs + sessionLifetime.idleSeconds * 1000),
+    idleExpiresAt: new Date(nowMs + sessionLifetime(ctx.config).idleSeconds * 1000),
   });
   if (session) {
     const [participant, partner] = await Promise.all([
@@ -115,12 +121,15 @@ export async function startSession(
     participantId: input.participantId,
     authMethod: input.authMethod,
     createdAt: new Date(nowMs),
-    idleExpiresAt: new Date(nowMs + sessionLifetime.idleSeconds * 1000),
-    absoluteExpiresAt: new Date(nowMs + sessionLifetime.absoluteSeconds * 1000),
+    idleExpiresAt: new Date(nowMs + sessionLifetime(ctx.config).idleSeconds * 1000),
+    absoluteExpiresAt: new Date(nowMs + sessionLifetime(ctx.config).absoluteSeconds * 1000),
   });
   reply.header(
     'set-cookie',
-    serializeCookie(sessionCookie, secret, { secure: isSecure(ctx), maxAge: sessionLifetime.absoluteSeconds }),
+    serializeCookie(sessionCookie, secret, {
+      secure: isSecure(ctx),
+      maxAge: sessionLifetime(ctx.config).absoluteSeconds,
+    }),
   );
 }
 
