@@ -118,7 +118,10 @@ describe('handoff serve over a real socket (embedded store)', () => {
     });
     // A first exchange on the connection proves the server has accepted it (not just the kernel's backlog).
     socket.write(`GET /healthz HTTP/1.1\r\nhost: ${headers.host}\r\n\r\n`);
-    while (!answer.includes('\r\n\r\n{')) await delay(10);
+    for (let waited = 0; !answer.includes('\r\n\r\n{'); waited += 10) {
+      assert.ok(waited < 10_000, 'no answer to GET /healthz');
+      await delay(10);
+    }
     answer = '';
     socket.write(
       `POST ${path} HTTP/1.1\r\n${Object.entries(headers)

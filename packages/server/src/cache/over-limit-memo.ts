@@ -23,12 +23,11 @@ export class OverLimitMemo {
 
   /** `key`'s fixed window of `windowMs` (aligned as `rateWindow` aligns it) is over its limit. */
   remember(key: string, windowMs: number): void {
+    const now = this.clock();
     if (this.#until.size >= this.maxEntries) {
-      const now = this.clock();
       for (const [k, until] of this.#until) if (until <= now) this.#until.delete(k);
       if (this.#until.size >= this.maxEntries) this.#until.clear();
     }
-    const now = this.clock();
     this.#until.set(key, now - (now % windowMs) + windowMs);
   }
 }

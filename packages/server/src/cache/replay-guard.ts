@@ -36,11 +36,11 @@ function admitted(
   counters: readonly AdmissionCounter[],
   results: readonly { allowed: boolean; retryAfterSeconds: number }[],
 ): Admission {
-  const denied = results.flatMap((r, i) => (r.allowed ? [] : [{ key: counters[i]?.key ?? '', ...r }]));
+  const denied = results.filter((r) => !r.allowed);
   return {
     fresh: true,
     retryAfterSeconds: denied.length === 0 ? undefined : Math.max(...denied.map((r) => r.retryAfterSeconds)),
-    overLimit: denied.map((r) => r.key),
+    overLimit: counters.filter((_, i) => results[i]?.allowed === false).map((c) => c.key),
   };
 }
 

@@ -64,7 +64,9 @@ export function registerPartnerCommands(program: Command): void {
 
   partner
     .command('settings <platformCode>')
-    .description("show or change a partner's settings (token lifetimes, return origins, rate limit)")
+    .description(
+      "show or change a partner's settings (token lifetimes, return origins, rate limit; instances apply them within 5 s)",
+    )
     .option('--login-token-ttl <seconds>', 'login-token lifetime, 1-3600 (default 300)')
     .option('--client-token-ttl <seconds>', 'client access token lifetime ceiling, 1-3600 (default 3600)')
     .option('--return-origin <origin...>', 'allowed returnUrl origins for identifier linking (replaces the list)')
@@ -131,7 +133,9 @@ export function registerPartnerCommands(program: Command): void {
   ] as const) {
     partner
       .command(`${command} <platformCode>`)
-      .description(`${command} a partner (its credentials ${status === 'disabled' ? 'stop' : 'start'} working)`)
+      .description(
+        `${command} a partner (its credentials ${status === 'disabled' ? 'stop' : 'start'} working on every instance within the cache time, 5 s)`,
+      )
       .option('--json', 'machine-readable output')
       .action((platformCode: string, options: { json?: boolean }) =>
         withStore(`partner ${command}`, async ({ db }) => {

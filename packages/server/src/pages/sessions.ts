@@ -114,6 +114,7 @@ export async function startSession(
   const previous = readSecret(request, sessionCookie);
   if (previous) await deletePageSession(ctx.db, sha256Hex(previous));
   const nowMs = ctx.clock();
+  const lifetime = sessionLifetime(ctx.config);
   const secret = randomToken(32);
   await insertPageSession(ctx.db, {
     idHash: sha256Hex(secret),
@@ -121,15 +122,12 @@ export async function startSession(
     participantId: input.participantId,
     authMethod: input.authMethod,
     createdAt: new Date(nowMs),
-    idleExpiresAt: new Date(nowMs + sessionLifetime(ctx.config).idleSeconds * 1000),
-    absoluteExpiresAt: new Date(nowMs + sessionLifetime(ctx.config).absoluteSeconds * 1000),
+    idleExpiresAt: new Date(nowMs + lifetime.idleSeconds * 1000),
+    absoluteExpiresAt: new Date(nowMs + lifetime.absoluteSeconds * 1000),
   });
   reply.header(
     'set-cookie',
-    serializeCookie(sessionCookie, secret, {
-      secure: isSecure(ctx),
-      maxAge: sessionLifetime(ctx.config).absoluteSeconds,
-    }),
+    serializeCookie(sessionCookie, secret, { secure: isSecure(ctx), maxAge: lifetime.absoluteSeconds }),
   );
 }
 

@@ -1,0 +1,103 @@
+import assert from 'node:assert/strict';
+import { describe, test } from 'node:test';
+import { LookupCache } from '../src/cache/lookup-cache.ts';
+import { OverLimitMemo } from '../src/cache/over-limit-memo.ts';
+import { TestClock } from './harness.ts';
+
+/** A store stand-in that counts its reads: what the cache is for is reading the store less. */
+function countingStore(rows: Record<string, string>) {
+  const reads: string[] = [];
+  return {
+    reads,
+    load: async (key: string) => {
+      reads.push(key);
+      await new Promise((resolve) => setImmediate(resolve));
+      if (key === 'broken') throw new Error('store down');
+      return rows[key];
+    },
+  };
+}
+
+describe('LookupCache', () => {
+  test('an answer is reused for ttl on the injected clock, then read again; concurrent gets share one read', async () => {
+    const clock = new TestClock();
+    const store = countingStore({ a: 'A' });
+    const cache = new LookupCache(store.load, clock.read, { ttlMs: 5000, cacheMisses: false });
+    assert.deepEqual(await Promise.all([cache.get('a'), cache.get('a'), cache.get('a')]), ['A', 'A', 'A']);
+    assert.equal(store.reads.length, 1);
+    clock.advance(4);
+    assert.equal(await cache.get('a'), 'A');
+    assert.equal(store.reads.length, 1);
+    clock.advance(2);
+    assert.equal(await cache.get('a'), 'A');
+    assert.equal(store.reads.length, 2);
+  });
+
+  test('misses are kept only when asked; a failed read is not kept; ttl 0 reads every time', async () => {
+    const clock = new TestClock();
+    const keeping = countingStore({});
+    const credentials = new LookupCache(keeping.load, clock.read, { ttlMs: 5000, cacheMisses: true });
+    await credentials.get('nope');
+    await credentials.get('nope');
+    assert.equal(keeping.reads.length, 1);
+
+    const notKeeping = countingStore({});
+    const participants = new LookupCache(notKeeping.load, clock.read, { ttlMs: 5000, cacheMisses: false });
+    await participants.get('nope');
+    await participants.get('nope');
+    assert.equal(notKeeping.reads.length, 2);
+
+    await assert.rejects(participants.get('broken'), /store down/);
+    await assert.rejects(participants.get('broken'), /store down/);
+    assert.equal(notKeeping.reads.filter((k) => k === 'broken').length, 2);
+
+    const off = countingStore({ a: 'A' });
+    const uncached = new LookupCache(off.load, clock.read, { ttlMs: 0, cacheMisses: true });
+    await uncached.get('a');
+    await uncached.get('a');
+    assert.equal(off.reads.length, 2);
+  });
+
+  test('bounded: the least recently used entry goes first', async () => {
+    const clock = new TestClock();
+    const store = countingStore({ a: 'A', b: 'B', c: 'C' });
+    const cache = new LookupCache(store.load, clock.read, { ttlMs: 5000, cacheMisses: false, max: 2 });
+    await cache.get('a');
+    await cache.get('b');
+    await cache.get('a');
+    await cache.get('c');
+    store.reads.length = 0;
+    await cache.get('a');
+    await cache.get('b');
+    assert.deepEqual(store.reads, ['b']);
+  });
+});
+
+describe('OverLimitMemo', () => {
+  test('refuses a key until its fixed window ends, with the seconds left', () => {
+    const clock = new TestClock(Date.UTC(2026, 10, 23, 12, 0, 10));
+    const memo = new OverLimitMemo(clock.read);
+    assert.equal(memo.retryAfter('hmac:ip:203.0.113.9'), undefined);
+    memo.remember('hmac:ip:203.0.113.9', 60_000);
+    assert.equal(memo.retryAfter('hmac:ip:203.0.113.9'), 50);
+    assert.equal(memo.retryAfter('hmac:ip:203.0.113.10'), undefined);
+    clock.advance(49);
+    assert.equal(memo.retryAfter('hmac:ip:203.0.113.9'), 1);
+    clock.advance(1);
+    assert.equal(memo.retryAfter('hmac:ip:203.0.113.9'), undefined, 'a new window');
+  });
+
+  test('bounded: when full, expired entries go first, then everything (which only costs round trips)', () => {
+    const clock = new TestClock(Date.UTC(2026, 10, 23, 12, 0, 0));
+    const memo = new OverLimitMemo(clock.read, 2);
+    memo.remember('old', 1000);
+    clock.advance(2);
+    memo.remember('live', 60_000);
+    memo.remember('new', 60_000);
+    assert.equal(memo.retryAfter('live'), 58, 'the expired entry made room');
+    assert.equal(memo.retryAfter('new'), 58);
+    memo.remember('newest', 60_000);
+    assert.equal(memo.retryAfter('live'), undefined, 'full of live entries: forgotten');
+    assert.equal(memo.retryAfter('newest'), 58);
+  });
+});
