@@ -125,6 +125,8 @@ export async function openServerContext(
         // Fail fast while disconnected instead of queueing requests behind a dead connection.
         enableOfflineQueue: false,
         retryStrategy: (times) => Math.min(times * 100, 1000),
+        // Commands issued in one turn of the event loop (many concurrent requests) share one write and one read.
+        enableAutoPipelining: true,
       });
       client.on('error', () => {});
       await client.connect();
