@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { randomBytes, randomUUID } from 'node:crypto';
 import { after, before, describe, test } from 'node:test';
+import { sql } from 'kysely';
 import { randomToken, sha256Hex } from '../src/crypto/random.ts';
 import { insertAuditEvents, listAuditEvents } from '../src/store/audit.ts';
 import { isTokenRevoked, ReferenceConflictError, recordIssuance, revokeToken } from '../src/store/client-tokens.ts';
@@ -377,6 +378,30 @@ for (const store of stores) {
         assert.deepEqual(first, { ok: true, token: { participantId: user.uuid, partnerId: acme.id } });
         const second = await spendLoginToken(db, { tokenHash, participantId: user.uuid, now });
         assert.deepEqual(second, { ok: false, reason: 'not_found' });
+      });
+
+      test('on PostgreSQL the hot statements are prepared once per connection, then executed by name', {
+        skip: store.name === 'postgres' ? false : 'PostgreSQL only (PGlite has no connection-level statements)',
+      }, async () => {
+        await db.connection().execute(async (connection) => {
+          for (let i = 0; i < 2; i++) {
+            const tokenHash = sha256Hex(randomToken());
+            await insertLoginToken(connection, {
+              tokenHash,
+              partnerId: acme.id,
+              user: { participantId: user.uuid },
+              createdAt: now,
+              expiresAt: later(300),
+            });
+            assert.equal((await spendLoginToken(connection, { tokenHash, participantId: user.uuid, now })).ok, true);
+          }
+          const { rows } = await sql<{ name: string; statement: string }>`
+            SELECT name, statement FROM pg_prepared_statements ORDER BY name`.execute(connection);
+          // The spend ran twice on this connection: one named statement.
+          const spends = rows.filter((row) => /update "login_tokens"/i.test(row.statement));
+          assert.equal(spends.length, 1, JSON.stringify(rows));
+          assert.match(spends[0]?.name ?? '', /^handoff_\d+$/);
+        });
       });
 
       test('expired → expired, and not spent by the attempt', async () => {

@@ -7,6 +7,7 @@ import * as core from './migrations/0001-core.ts';
 import * as partnerApi from './migrations/0002-partner-api.ts';
 import * as pages from './migrations/0003-pages.ts';
 import { pglitePool } from './pglite-pool.ts';
+import { preparedStatementName } from './prepared.ts';
 import type { Database } from './schema.ts';
 
 export type Db = Kysely<Database>;
@@ -37,15 +38,18 @@ export interface OpenDatabaseOptions {
 pg.types.setTypeParser(pg.types.builtins.INT8, (value) => value);
 
 /**
- * A statement that timed out on our side (query_timeout) leaves its connection waiting for an answer that may never
- * come, and pg queues every later statement behind it: a transaction's ROLLBACK would wait a second timeout, the
- * next request a third. Such a connection is closed at once instead; the pool then discards it on release.
+ * Every statement of a pooled client goes through here. Our compiled hot statements run as named prepared
+ * statements (see preparedQuery). A statement that timed out on our side (query_timeout) leaves its connection
+ * waiting for an answer that may never come, and pg queues every later statement behind it: a transaction's
+ * ROLLBACK would wait a second timeout, the next request a third. Such a connection is closed at once instead; the
+ * pool then discards it on release.
  */
-function closeOnQueryTimeout(client: pg.PoolClient): void {
+function wrapQuery(client: pg.PoolClient): void {
   const query = client.query.bind(client) as (...args: unknown[]) => unknown;
   Object.assign(client, {
     query: (...args: unknown[]) => {
-      const result = query(...args);
+      const name = typeof args[0] === 'string' ? preparedStatementName(args[0]) : undefined;
+      const result = name ? query({ name, text: args[0], values: args[1] }) : query(...args);
       if (result instanceof Promise) {
         result.catch((error: unknown) => {
           if ((error as Error).message === 'Query read timeout') client.end().catch(() => {});
@@ -73,7 +77,7 @@ export async function openDatabase(options: OpenDatabaseOptions): Promise<Databa
     // dies): the statement in flight or the next one fails instead, and the pool discards the client on release.
     pool.on('connect', (client) => {
       client.on('error', () => {});
-      closeOnQueryTimeout(client);
+      wrapQuery(client);
     });
     const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
     return { db, kind: 'postgres', close: () => db.destroy() };
