@@ -2,7 +2,7 @@ import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:
 import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import { repoRoot } from './lib/handoff.ts';
+import { buildHandoff, repoRoot } from './lib/handoff.ts';
 import { chooseGenerator } from './lib/load.ts';
 import type { BenchSettings } from './lib/measure.ts';
 import { killAllNow, stopAll } from './lib/processes.ts';
@@ -74,6 +74,7 @@ for (const signal of ['SIGINT', 'SIGTERM'] as const) {
 }
 process.once('exit', killAllNow);
 
+buildHandoff();
 const workDir = mkdtempSync(path.join(os.tmpdir(), 'handoff-bench-'));
 const resultsDir = path.join(repoRoot, 'bench/results');
 const settings: BenchSettings = {
