@@ -93,13 +93,19 @@ export function buildApp(ctx: AppContext, routes: readonly RouteDefinition[] = a
     done(null, payload);
   });
 
+  const logRequests = ctx.logger.isLevelEnabled('info');
   app.addHook('onResponse', (request, reply, done) => {
     const route = request.routeOptions.url ?? 'unmatched';
     const status = reply.statusCode;
     ctx.metrics.httpRequests.inc({ method: request.method, route, status });
     ctx.metrics.httpDuration.observe({ method: request.method, route }, reply.elapsedTime / 1000);
     // Path only: query strings can carry one-time tokens.
-    request.log.info({ method: request.method, route, status, ms: Math.round(reply.elapsedTime * 10) / 10 }, 'request');
+    if (logRequests) {
+      request.log.info(
+        { method: request.method, route, status, ms: Math.round(reply.elapsedTime * 10) / 10 },
+        'request',
+      );
+    }
     done();
   });
 

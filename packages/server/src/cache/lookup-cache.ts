@@ -39,6 +39,9 @@ export class LookupCache<V> {
 
   async get(key: string): Promise<V | undefined> {
     if (!this.#lru) return this.load(key);
+    // A fresh entry is read synchronously; `fetch` (with its promise bookkeeping) only runs for a miss.
+    const cached = this.#lru.get(key);
+    if (cached) return cached.value;
     return (await this.#lru.fetch(key))?.value;
   }
 
