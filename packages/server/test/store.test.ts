@@ -93,6 +93,15 @@ for (const store of stores) {
       assert.deepEqual(await migrate(db), []);
     });
 
+    test('the embedded store runs with 16 MB of shared buffers, not the 128 MB a WebAssembly heap keeps', {
+      skip: store.name === 'pglite' ? false : 'PGlite only (a PostgreSQL server has its own configuration)',
+    }, async () => {
+      const setting = async (name: string) =>
+        (await sql<{ setting: string }>`SELECT current_setting(${name}) AS setting`.execute(db)).rows[0]?.setting;
+      assert.equal(await setting('shared_buffers'), '16MB');
+      assert.equal(await setting('wal_buffers'), '4MB');
+    });
+
     describe('partners', () => {
       test('insert and find by code, id and username; the platform code is also a platform participant', async () => {
         assert.equal(acme.platformCode, 'ACME01');

@@ -82,7 +82,12 @@ export async function openDatabase(options: OpenDatabaseOptions): Promise<Databa
     const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
     return { db, kind: 'postgres', close: () => db.destroy() };
   }
-  const pglite = options.pgliteDir ? new PGlite(path.join(options.pgliteDir, 'pgdata')) : new PGlite();
+  // PostgreSQL's default 128 MB of shared buffers is memory a WebAssembly instance never gives back; the tables
+  // of one embedded deployment are small and the data directory's files stay in the OS page cache.
+  const pglite = new PGlite({
+    ...(options.pgliteDir ? { dataDir: path.join(options.pgliteDir, 'pgdata') } : {}),
+    startParams: [...PGlite.defaultStartParams, '-c', 'shared_buffers=16MB', '-c', 'wal_buffers=4MB'],
+  });
   await pglite.waitReady;
   const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool: pglitePool(pglite) }) });
   return { db, kind: 'pglite', close: () => db.destroy() };
