@@ -159,7 +159,7 @@ for (const store of stores) {
         const found = await findHmacCredential(db, masterKey, issued.api_key);
         assert.ok(found);
         assert.deepEqual(found.secret, secret);
-        assert.equal(found.passphraseHash, sha256Hex(issued.passphrase));
+        assert.equal(found.passphraseDigest.toString('hex'), sha256Hex(issued.passphrase));
         assert.equal(found.platformCode, 'ACME01');
         assert.equal(found.partnerId, acme.id);
         assert.equal(found.revoked, false);

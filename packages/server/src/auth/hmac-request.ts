@@ -1,7 +1,7 @@
 import type { LookupCache } from '../cache/lookup-cache.ts';
 import type { AdmissionCounter, ReplayGuard } from '../cache/replay-guard.ts';
 import { computeRequestSignature, decodeSignature, signaturesMatch } from '../crypto/hmac.ts';
-import { constantTimeEqual, sha256Hex } from '../crypto/random.ts';
+import { matchesSha256 } from '../crypto/random.ts';
 import { HandoffError } from '../errors/catalogue.ts';
 import type { HmacCredential } from '../store/credentials.ts';
 
@@ -63,7 +63,7 @@ export async function authenticateHmacRequest(
   if (!credential) reject('unknown_api_key');
   if (credential.revoked) reject('credential_revoked', credential);
   if (credential.partnerStatus !== 'active') reject('partner_disabled', credential);
-  if (!constantTimeEqual(sha256Hex(passphrase), credential.passphraseHash)) reject('bad_passphrase', credential);
+  if (!matchesSha256(passphrase, credential.passphraseDigest)) reject('bad_passphrase', credential);
 
   const provided = decodeSignature(signed);
   const expected = computeRequestSignature(

@@ -24,6 +24,12 @@ export function sha256Hex(value: string): string {
   return hash('sha256', value, 'hex');
 }
 
+/** Whether `value` hashes to `digest` (a stored SHA-256), compared in constant time: one hash per check. */
+export function matchesSha256(value: string, digest: Buffer): boolean {
+  const computed = hash('sha256', value, 'buffer');
+  return digest.length === computed.length && timingSafeEqual(computed, digest);
+}
+
 /** Constant-time string equality: compares digests so neither length nor content leaks through timing. */
 export function constantTimeEqual(a: string, b: string): boolean {
   return timingSafeEqual(hash('sha256', a, 'buffer'), hash('sha256', b, 'buffer'));

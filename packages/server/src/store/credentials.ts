@@ -15,7 +15,8 @@ export interface HmacCredential {
   partnerSettings: PartnerSettings;
   revoked: boolean;
   secret: Buffer;
-  passphraseHash: string;
+  /** SHA-256 of the passphrase (the stored hex, decoded once here rather than on every request). */
+  passphraseDigest: Buffer;
 }
 
 /** Shown once, at creation; only the sealed secret and the passphrase hash are kept. */
@@ -76,7 +77,7 @@ export async function findHmacCredential(
     partnerSettings: row.settings,
     revoked: row.revoked_at !== null,
     secret: unseal(masterKey, row.secret_sealed, sealContext(row.api_key)),
-    passphraseHash: row.passphrase_hash,
+    passphraseDigest: Buffer.from(row.passphrase_hash, 'hex'),
   };
 }
 
