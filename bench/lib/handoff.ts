@@ -1,5 +1,5 @@
 import { spawnSync } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { freePort, type Started, startProcess, waitForHttp } from './processes.ts';
 
@@ -104,13 +104,6 @@ export interface HandoffServer {
   process: Started;
 }
 
-/** The node flags on the binary's `#!/usr/bin/env -S node …` line. */
-function shebangNodeFlags(): string[] {
-  const first = readFileSync(cliPath, 'utf8').split('\n', 1)[0] ?? '';
-  const words = first.split(/\s+/);
-  return words.slice(words.indexOf('node') + 1).filter((word) => word.startsWith('--'));
-}
-
 /** `handoff serve` on a free loopback port, its log lines to `logFile`; with `cpuProfileDir`, under `--cpu-prof`. */
 export async function startHandoff(
   name: string,
@@ -118,12 +111,8 @@ export async function startHandoff(
   options: { logFile: string; cpuProfileDir?: string | undefined },
 ): Promise<HandoffServer> {
   const port = await freePort();
-  // The binary itself, as a deployment runs it, so the node flags of its `#!` line apply; profiled, node with
-  // those flags (--cpu-prof is refused in NODE_OPTIONS).
-  const [command, args] = options.cpuProfileDir
-    ? [process.execPath, [...shebangNodeFlags(), '--cpu-prof', `--cpu-prof-dir=${options.cpuProfileDir}`, cliPath]]
-    : [cliPath, []];
-  const server = startProcess(name, command, [...args, 'serve'], {
+  const nodeArgs = options.cpuProfileDir ? ['--cpu-prof', `--cpu-prof-dir=${options.cpuProfileDir}`] : [];
+  const server = startProcess(name, process.execPath, [...nodeArgs, cliPath, 'serve'], {
     env: { ...env, PORT: String(port) },
     cwd: repoRoot,
     stdout: { file: options.logFile },

@@ -1,4 +1,4 @@
-#!/usr/bin/env -S node --max-semi-space-size=4
+#!/usr/bin/env node
 // Runs the build (dist/handoff.mjs, from `npm run build`, which `npm ci` and `npm start` run) when it is newer than
 // every source file; otherwise the TypeScript sources through tsx, so an edited tree never runs stale code.
 import { readdirSync, statSync } from 'node:fs';

@@ -174,7 +174,7 @@ export class Cluster {
       ...env,
     };
     for (const [name, value] of Object.entries(merged)) if (value === '') delete merged[name];
-    const child = spawn(bin, ['serve'], { env: merged, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [bin, 'serve'], { env: merged, stdio: ['ignore', 'pipe', 'pipe'] });
     return new Instance(child);
   }
 

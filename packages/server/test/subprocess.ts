@@ -95,8 +95,7 @@ export interface ServeProcess {
 export async function startServe(env: Record<string, string>): Promise<ServeProcess> {
   const port = await freePort();
   const started = Date.now();
-  // The binary itself, as a deployment runs it, so the node flags of its `#!` line apply.
-  const child = spawn(handoffBin, ['serve'], {
+  const child = spawn(process.execPath, [handoffBin, 'serve'], {
     env: childEnv({ HOST: '127.0.0.1', PORT: String(port), ...env }),
     stdio: 'pipe',
   });
