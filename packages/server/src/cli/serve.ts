@@ -1,6 +1,7 @@
 import { buildApp } from '../app.ts';
 import { createLogger } from '../logger.ts';
 import { openServerContext } from '../server.ts';
+import { limitHeapGrowth } from './heap-growth.ts';
 import { loadConfig } from './with-store.ts';
 
 /**
@@ -9,6 +10,7 @@ import { loadConfig } from './with-store.ts';
  */
 export async function serve(): Promise<void> {
   const config = loadConfig();
+  limitHeapGrowth(process.execArgv, process.env.NODE_OPTIONS);
   const logger = createLogger(config);
   const server = await openServerContext(config, { logger, command: 'serve' });
   const app = buildApp(server.ctx);
