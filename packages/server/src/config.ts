@@ -24,6 +24,8 @@ export interface Config {
   keyRefreshSeconds: number;
   credentialCacheSeconds: number;
   participantCacheSeconds: number;
+  /** node's own NODE_OPTIONS, as given: read only so that an operator's V8 heap settings are kept. */
+  nodeOptions: string | undefined;
   trustProxy: boolean;
   /** Requests per minute per HMAC credential (0 = no limit). */
   rateLimitPerMinute: number;
@@ -133,6 +135,7 @@ export function parseConfig(env: Env): { config: Config; errors?: never } | { co
     // The embedded store has one writer, the serving process, which never changes a participant's status or
     // deletes one: nothing can make its cache stale, so it keeps users longer. PostgreSQL has other writers.
     participantCacheSeconds: read('HANDOFF_PARTICIPANT_CACHE_SECONDS', integer(0, 300), databaseUrl ? 5 : 60),
+    nodeOptions: env.NODE_OPTIONS,
     trustProxy: read('HANDOFF_TRUST_PROXY', boolean, false),
     rateLimitPerMinute: read('HANDOFF_RATE_LIMIT_PER_MINUTE', integer(0, 10_000_000), 6000),
     partnerRateLimitPerMinute: read('HANDOFF_PARTNER_RATE_LIMIT_PER_MINUTE', integer(0, 10_000_000), 30_000),

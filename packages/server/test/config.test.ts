@@ -42,6 +42,14 @@ describe('configuration from the environment (parseConfig)', () => {
     assert.equal(parseConfig(configured).config?.participantCacheSeconds, 30);
   });
 
+  test("node's own NODE_OPTIONS is passed on as given (serve keeps an operator's heap settings)", () => {
+    assert.equal(
+      parseConfig({ NODE_OPTIONS: '--heap-growing-percent=20' }).config?.nodeOptions,
+      '--heap-growing-percent=20',
+    );
+    assert.equal(parseConfig({}).config?.nodeOptions, undefined);
+  });
+
   test('every documented variable is read', () => {
     const { config } = parseConfig({
       PORT: '9090',

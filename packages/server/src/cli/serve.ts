@@ -10,7 +10,7 @@ import { loadConfig } from './with-store.ts';
  */
 export async function serve(): Promise<void> {
   const config = loadConfig();
-  limitHeapGrowth(process.execArgv, process.env.NODE_OPTIONS);
+  limitHeapGrowth(process.execArgv, config.nodeOptions);
   const logger = createLogger(config);
   const server = await openServerContext(config, { logger, command: 'serve' });
   const app = buildApp(server.ctx);
