@@ -1,6 +1,7 @@
+export { freePort } from '../../packages/server/test/subprocess.ts';
+
 import { type ChildProcess, spawn } from 'node:child_process';
 import { closeSync, openSync, readdirSync, readFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 
 /**
  * Every process the bench starts goes through here, so each one is stopped on any exit path: normal end, error,
@@ -103,20 +104,6 @@ export async function stopAll(timeoutMs = 5_000): Promise<void> {
 /** Last resort on a synchronous exit path: no waiting possible, so SIGKILL. */
 export function killAllNow(): void {
   for (const p of running) signalGroup(p.pid, 'SIGKILL');
-}
-
-/** A free loopback port, chosen by the kernel. */
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      server.close(() =>
-        typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no port')),
-      );
-    });
-  });
 }
 
 /** Polls `url` until it answers (any status), the process dies, or the time is up. */

@@ -1,5 +1,5 @@
-import { createHmac } from 'node:crypto';
 import { closeSync, openSync, writeSync } from 'node:fs';
+import { type Credential, signHeaders } from '../../packages/server/test/partner-signing.ts';
 
 /** One HTTP request as the load generator sends it. */
 export interface RequestSpec {
@@ -57,31 +57,6 @@ export function writePoolFile(pool: RequestPool, host: string, file: string): vo
   }
 }
 
-export interface HmacCredential {
-  api_key: string;
-  secret: string;
-  passphrase: string;
-}
-
-/** The contract's signature (spec: client-access-token.md), computed as a partner's backend would. */
-export function signHmacHeaders(
-  credential: HmacCredential,
-  method: string,
-  path: string,
-  body: string | undefined,
-  timestamp: number,
-): Record<string, string> {
-  const signature = createHmac('sha256', Buffer.from(credential.secret, 'base64'))
-    .update(`${timestamp}${method.toUpperCase()}${path}${body ?? '{}'}`)
-    .digest('base64');
-  return {
-    'X-SCX-API-KEY': credential.api_key,
-    'X-SCX-SIGNED': signature,
-    'X-SCX-TIMESTAMP': String(timestamp),
-    'X-SCX-PASSPHRASE': credential.passphrase,
-  };
-}
-
 /**
  * What partners ask tokens for: SDK experiences, as permission sets that need no details object. Each is a
  * different body, so the same user and second give several distinct signed requests.
@@ -108,7 +83,7 @@ export class SignedRequestSource {
   readonly #perTimestamp: number;
 
   constructor(
-    private readonly credential: HmacCredential,
+    private readonly credential: Credential,
     private readonly participantCodes: readonly string[],
   ) {
     this.#perTimestamp = participantCodes.length * experiences.length;
@@ -158,7 +133,7 @@ export class SignedRequestSource {
         path: '/client_auth_token',
         headers: {
           'Content-Type': 'application/json',
-          ...signHmacHeaders(this.credential, 'POST', '/client_auth_token', body, slot.timestamp),
+          ...signHeaders(this.credential, 'POST', '/client_auth_token', body, slot.timestamp),
         },
         body,
       };

@@ -1,7 +1,8 @@
+import { signHeaders } from '../../packages/server/test/partner-signing.ts';
 import { startScript } from '../lib/handoff.ts';
 import { type BenchSettings, measure } from '../lib/measure.ts';
 import type { Row } from '../lib/report.ts';
-import { fixedPool, type RequestSpec, signHmacHeaders } from '../lib/requests.ts';
+import { fixedPool, type RequestSpec } from '../lib/requests.ts';
 import { checkOidcToken, expect, send } from '../lib/verify.ts';
 
 /** The ceiling: the same request bytes as a signed client_auth_token call, answered with a fixed JSON. */
@@ -19,7 +20,7 @@ export async function benchBareHttp(settings: BenchSettings): Promise<Row> {
       path: '/client_auth_token',
       headers: {
         'Content-Type': 'application/json',
-        ...signHmacHeaders(credential, 'POST', '/client_auth_token', body, 0),
+        ...signHeaders(credential, 'POST', '/client_auth_token', body, 0),
       },
       body,
     };

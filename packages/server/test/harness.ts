@@ -1,4 +1,4 @@
-import { createHmac, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { Writable } from 'node:stream';
 import type { FastifyInstance } from 'fastify';
 import { createPartnerAccount, createUser, type NewPartnerAccount, type NewUserInput } from '../src/admin/accounts.ts';
@@ -116,30 +116,9 @@ export async function startTestApp(
   };
 }
 
-export interface Credential {
-  api_key: string;
-  secret: string;
-  passphrase: string;
-}
+import { type Credential, signHeaders } from './partner-signing.ts';
 
-/** Signs like a partner's backend would, written from the contract independently of the server's code. */
-export function signHeaders(
-  credential: Credential,
-  method: string,
-  path: string,
-  body: string | undefined,
-  timestamp: number,
-): Record<string, string> {
-  const signature = createHmac('sha256', Buffer.from(credential.secret, 'base64'))
-    .update(`${timestamp}${method.toUpperCase()}${path}${body ?? '{}'}`)
-    .digest('base64');
-  return {
-    'x-scx-api-key': credential.api_key,
-    'x-scx-signed': signature,
-    'x-scx-timestamp': String(timestamp),
-    'x-scx-passphrase': credential.passphrase,
-  };
-}
+export { type Credential, signHeaders };
 
 /**
  * A correctly signed JSON request through inject(). Without an explicit timestamp the clock then moves one
