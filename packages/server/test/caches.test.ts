@@ -2,6 +2,8 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { LookupCache } from '../src/cache/lookup-cache.ts';
 import { OverLimitMemo } from '../src/cache/over-limit-memo.ts';
+import { memoryRateLimiter } from '../src/cache/rate-limiter.ts';
+import { memoryReplayGuard } from '../src/cache/replay-guard.ts';
 import { TestClock } from './harness.ts';
 
 /** A store stand-in that counts its reads: what the cache is for is reading the store less. */
@@ -99,5 +101,31 @@ describe('OverLimitMemo', () => {
     memo.remember('newest', 60_000);
     assert.equal(memo.retryAfter('live'), undefined, 'full of live entries: forgotten');
     assert.equal(memo.retryAfter('newest'), 58);
+  });
+});
+
+describe('memoryReplayGuard', () => {
+  test('a key is admitted once and refused until its TTL has passed, never a millisecond earlier', async () => {
+    const clock = new TestClock();
+    clock.now += 500; // mid-second: expiries are kept in whole seconds, rounded up
+    const guard = memoryReplayGuard(clock.read, memoryRateLimiter(clock.read));
+    assert.equal((await guard.admit('key:sig-1', 61_000, [])).fresh, true);
+    assert.equal((await guard.admit('key:sig-1', 61_000, [])).fresh, false);
+    assert.equal((await guard.admit('key:sig-2', 61_000, [])).fresh, true);
+    clock.now += 60_999;
+    assert.equal((await guard.admit('key:sig-1', 61_000, [])).fresh, false);
+    clock.now += 1001; // one second later than exact: the rounding kept it at most that long
+    assert.equal((await guard.admit('key:sig-1', 61_000, [])).fresh, true);
+    await guard.close();
+  });
+
+  test('full of entries still inside their window, it refuses (fails closed) instead of forgetting them', async () => {
+    const clock = new TestClock();
+    const guard = memoryReplayGuard(clock.read, memoryRateLimiter(clock.read), 2);
+    await guard.admit('a', 61_000, []);
+    await guard.admit('b', 61_000, []);
+    await assert.rejects(guard.admit('c', 61_000, []), { code: 'unavailable' });
+    clock.advance(62);
+    assert.equal((await guard.admit('c', 61_000, [])).fresh, true);
   });
 });

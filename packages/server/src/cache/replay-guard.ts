@@ -1,3 +1,4 @@
+import { hash } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import { DependencyError, HandoffError } from '../errors/catalogue.ts';
 import { type RateLimiter, rateWindow } from './rate-limiter.ts';
@@ -46,24 +47,31 @@ function admitted(
 
 /**
  * One process's memory, counting on the given (memory) rate limiter. Bounded: entries expire with their window,
- * and a sweep runs as the map grows.
+ * and a sweep runs as the map grows. The window holds every request of the last ~61 s (~330,000 entries at 5,500
+ * req/s), so each entry is compact: the key's SHA-256 as a flat 43-character string (a request's key is a
+ * concatenation, which V8 keeps as a tree of strings) and its expiry in whole seconds since the guard started (a
+ * small integer, not a boxed number): ~100 instead of ~188 bytes an entry. Expiry rounds up: never earlier.
  */
 export function memoryReplayGuard(clock: () => number, limiter: RateLimiter, maxEntries = 2_000_000): ReplayGuard {
   const seen = new Map<string, number>();
+  const startedAt = clock();
+  const secondsSinceStart = (ms: number) => (ms - startedAt) / 1000;
   let nextSweep = 0;
   const sweep = (now: number) => {
-    for (const [key, expiresAt] of seen) if (expiresAt <= now) seen.delete(key);
+    const current = secondsSinceStart(now);
+    for (const [id, expiresAt] of seen) if (expiresAt <= current) seen.delete(id);
     nextSweep = now + 1000;
   };
   return {
     async admit(key, ttlMs, counters) {
       const now = clock();
       if (now >= nextSweep || seen.size >= maxEntries) sweep(now);
-      const expiresAt = seen.get(key);
-      if (expiresAt !== undefined && expiresAt > now) return replayed;
+      const id = hash('sha256', key, 'base64url');
+      const expiresAt = seen.get(id);
+      if (expiresAt !== undefined && expiresAt > secondsSinceStart(now)) return replayed;
       // Fail closed rather than forget entries that are still inside their window.
       if (seen.size >= maxEntries) throw new HandoffError('unavailable', { message: 'replay cache full' });
-      seen.set(key, now + ttlMs);
+      seen.set(id, Math.ceil(secondsSinceStart(now + ttlMs)));
       const counted = counters.filter((c) => c.limit > 0);
       const results = await Promise.all(counted.map((c) => limiter.hit(c.key, c.limit, c.windowMs)));
       return admitted(counted, results);
