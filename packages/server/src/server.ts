@@ -140,7 +140,7 @@ export async function openServerContext(
     }
 
     const keyRing = new KeyRing(store.db, store.masterKey, clock);
-    await ensureSigningKey(store.db, store.masterKey, config.signingAlg, new Date(clock()));
+    await ensureSigningKey(store.db, store.masterKey, config.signingAlg, clock);
     await keyRing.load();
     keyRing.startRefresh(config.keyRefreshSeconds, (error) =>
       options.logger.warn({ err: error }, 'key refresh failed'),

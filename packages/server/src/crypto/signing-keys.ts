@@ -51,9 +51,17 @@ export async function generateSigningKey(
  * Creates the first signing key if the store has none that signs yet (`handoff keys rotate` before the first start
  * leaves only a pending one). Serialised with an advisory lock so instances starting together agree on one key.
  */
-export async function ensureSigningKey(db: Db, masterKey: Buffer, alg: SigningAlgorithm, now: Date): Promise<void> {
+export async function ensureSigningKey(
+  db: Db,
+  masterKey: Buffer,
+  alg: SigningAlgorithm,
+  clock: () => number,
+): Promise<void> {
   await db.transaction().execute(async (trx) => {
     await sql`SELECT pg_advisory_xact_lock(7243001)`.execute(trx);
+    // The time is read once the lock is held: read before, an instance that waited behind another could find that
+    // one's first key "not yet active" by a few milliseconds and add a second.
+    const now = new Date(clock());
     const existing = await trx
       .selectFrom('signing_keys')
       .select('kid')
