@@ -1,7 +1,7 @@
-export { freePort } from '../../packages/server/test/subprocess.ts';
-
 import { type ChildProcess, spawn } from 'node:child_process';
 import { closeSync, openSync, readdirSync, readFileSync } from 'node:fs';
+
+export { freePort } from '../../packages/server/test/subprocess.ts';
 
 /**
  * Every process the bench starts goes through here, so each one is stopped on any exit path: normal end, error,

@@ -8,6 +8,7 @@ import type { AppContext } from '../src/context.ts';
 import { createLogger } from '../src/logger.ts';
 import { openServerContext } from '../src/server.ts';
 import type { Participant } from '../src/store/participants.ts';
+import { type Credential, signHeaders } from './partner-signing.ts';
 import { createScratchDatabase } from './scratch-stores.ts';
 
 /** PostgreSQL and Redis under test when these are set (.ci/run sets them); otherwise embedded PGlite + memory. */
@@ -116,9 +117,7 @@ export async function startTestApp(
   };
 }
 
-import { type Credential, signHeaders } from './partner-signing.ts';
-
-export { type Credential, signHeaders };
+export { type Credential, signHeaders } from './partner-signing.ts';
 
 /**
  * A correctly signed JSON request through inject(). Without an explicit timestamp the clock then moves one
