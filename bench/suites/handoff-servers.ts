@@ -84,9 +84,20 @@ export async function soak(
     }
     rates.push(requests / elapsed);
     rssMb.push(target.pids.reduce((n, pid) => n + rssBytes(pid), 0) / 2 ** 20);
+    const parts = await Promise.all(target.origins.map(memoryParts));
     settings.log(
-      `  ${label}: ${Math.round(requests / elapsed)} req/s over ${seconds} s, RSS ${Math.round(rssMb.at(-1) as number)} MB`,
+      `  ${label}: ${Math.round(requests / elapsed)} req/s over ${seconds} s, RSS ${Math.round(rssMb.at(-1) as number)} MB (${parts.join('; ')})`,
     );
   }
   return { seconds, rssMb, rps: rates };
+}
+
+/** Where an instance's memory is, from its own /metrics: V8's heap (used / reserved) and memory outside it. */
+async function memoryParts(origin: string): Promise<string> {
+  const text = await (await fetch(`${origin}/metrics`)).text();
+  const mb = (name: string) => {
+    const value = new RegExp(`^${name} (\\S+)$`, 'm').exec(text)?.[1];
+    return value === undefined ? '?' : Math.round(Number(value) / 2 ** 20);
+  };
+  return `heap ${mb('nodejs_heap_size_used_bytes')} / ${mb('nodejs_heap_size_total_bytes')} MB, external ${mb('nodejs_external_memory_bytes')} MB`;
 }

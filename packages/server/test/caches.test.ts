@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
+import { FingerprintSet } from '../src/cache/fingerprint-set.ts';
 import { LookupCache } from '../src/cache/lookup-cache.ts';
 import { OverLimitMemo } from '../src/cache/over-limit-memo.ts';
 import { memoryRateLimiter } from '../src/cache/rate-limiter.ts';
@@ -105,27 +106,70 @@ describe('OverLimitMemo', () => {
 });
 
 describe('memoryReplayGuard', () => {
-  test('a key is admitted once and refused until its TTL has passed, never a millisecond earlier', async () => {
+  test('a key is admitted once and refused until its expiry, never a millisecond earlier', async () => {
     const clock = new TestClock();
     clock.now += 500; // mid-second: expiries are kept in whole seconds, rounded up
     const guard = memoryReplayGuard(clock.read, memoryRateLimiter(clock.read));
-    assert.equal((await guard.admit('key:sig-1', 61_000, [])).fresh, true);
-    assert.equal((await guard.admit('key:sig-1', 61_000, [])).fresh, false);
-    assert.equal((await guard.admit('key:sig-2', 61_000, [])).fresh, true);
+    const expiresAt = clock.now + 61_000;
+    assert.equal((await guard.admit('key:sig-1', expiresAt, [])).fresh, true);
+    assert.equal((await guard.admit('key:sig-1', expiresAt, [])).fresh, false);
+    assert.equal((await guard.admit('key:sig-2', expiresAt, [])).fresh, true);
     clock.now += 60_999;
-    assert.equal((await guard.admit('key:sig-1', 61_000, [])).fresh, false);
+    assert.equal((await guard.admit('key:sig-1', expiresAt, [])).fresh, false);
     clock.now += 1001; // one second later than exact: the rounding kept it at most that long
-    assert.equal((await guard.admit('key:sig-1', 61_000, [])).fresh, true);
+    assert.equal((await guard.admit('key:sig-1', expiresAt, [])).fresh, true);
     await guard.close();
+  });
+
+  test('remembers 200,000 keys spread over many seconds of expiry, each refused once, and forgets each second whole', async () => {
+    const clock = new TestClock();
+    const guard = memoryReplayGuard(clock.read, memoryRateLimiter(clock.read), 200_000);
+    const expiryOf = (i: number) => clock.now + 1_000 + (i % 120) * 1000;
+    for (let i = 0; i < 200_000; i++) assert.equal((await guard.admit(`k${i}`, expiryOf(i), [])).fresh, true);
+    for (let i = 0; i < 200_000; i += 7) assert.equal((await guard.admit(`k${i}`, expiryOf(i), [])).fresh, false);
+    await assert.rejects(guard.admit('one-more', clock.now + 5_000, []), { code: 'unavailable' });
+    clock.advance(1); // the first second's keys (i % 120 === 0) have expired: their room is free again
+    assert.equal((await guard.admit('one-more', clock.now + 5_000, [])).fresh, true);
+    assert.equal((await guard.admit('k0', expiryOf(0), [])).fresh, true, 'k0 again, with a new expiry: a new request');
+    assert.equal((await guard.admit('k1', expiryOf(1) - 1_000, [])).fresh, false, 'k1 is still inside its window');
   });
 
   test('full of entries still inside their window, it refuses (fails closed) instead of forgetting them', async () => {
     const clock = new TestClock();
     const guard = memoryReplayGuard(clock.read, memoryRateLimiter(clock.read), 2);
-    await guard.admit('a', 61_000, []);
-    await guard.admit('b', 61_000, []);
-    await assert.rejects(guard.admit('c', 61_000, []), { code: 'unavailable' });
+    const expiresAt = clock.now + 61_000;
+    await guard.admit('a', expiresAt, []);
+    await guard.admit('b', expiresAt, []);
+    assert.equal((await guard.admit('a', expiresAt, [])).fresh, false, 'full, a replay is still a replay');
+    await assert.rejects(guard.admit('c', expiresAt, []), { code: 'unavailable' });
     clock.advance(62);
-    assert.equal((await guard.admit('c', 61_000, [])).fresh, true);
+    assert.equal((await guard.admit('c', clock.now + 61_000, [])).fresh, true);
+  });
+});
+
+describe('FingerprintSet', () => {
+  test('keeps every fingerprint through its growth and tells new from seen, also where slots collide', () => {
+    const set = new FingerprintSet(2);
+    // Distinct highs; one in ten shares the low half that picks the slot, so probing walks long runs.
+    const fingerprints = Array.from({ length: 20_000 }, (_, i) => {
+      const n = i + 1;
+      return [(n * 2654435761) >>> 0, n % 10 === 0 ? 7 : (n * 40503) >>> 0] as const;
+    });
+    for (const [high, low] of fingerprints) assert.equal(set.add(high, low), true);
+    assert.equal(set.size, 20_000);
+    for (const [high, low] of fingerprints) {
+      assert.equal(set.has(high, low), true);
+      assert.equal(set.add(high, low), false);
+    }
+    assert.equal(set.has(1, 1), false);
+    assert.equal(set.size, 20_000);
+  });
+
+  test('(0, 0) marks an empty slot, so it is kept as (0, 1)', () => {
+    const set = new FingerprintSet();
+    assert.equal(set.has(0, 0), false);
+    assert.equal(set.add(0, 0), true);
+    assert.equal(set.has(0, 0), true);
+    assert.equal(set.add(0, 1), false);
   });
 });

@@ -76,11 +76,10 @@ export async function authenticateHmacRequest(
   if (!provided || !signaturesMatch(expected, provided)) reject('bad_signature', credential);
 
   // Keyed on the decoded bytes (base64 decoding is lenient: several spellings decode to one signature) and kept
-  // until the timestamp has left the window on both sides.
-  const ttlMs = (Number(timestamp) + timestampWindowSeconds + 1) * 1000 - deps.clock();
+  // until the signed timestamp has left the window on both sides, so every replay of a key has the same expiry.
   const admission = await deps.replayGuard.admit(
     `${apiKey}:${provided.toString('base64')}`,
-    ttlMs,
+    (Number(timestamp) + timestampWindowSeconds + 1) * 1000,
     limitsFor(credential),
   );
   if (!admission.fresh) reject('replay', credential);

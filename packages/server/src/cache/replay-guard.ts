@@ -1,6 +1,7 @@
-import { hash } from 'node:crypto';
+import { hash, randomBytes } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import { DependencyError, HandoffError } from '../errors/catalogue.ts';
+import { FingerprintSet } from './fingerprint-set.ts';
 import { type RateLimiter, rateWindow } from './rate-limiter.ts';
 
 /** One fixed-window counter to count a hit against once the request is admitted (`limit` ≤ 0: not counted). */
@@ -24,12 +25,13 @@ const replayed: Admission = { fresh: false, retryAfterSeconds: undefined, overLi
 
 /**
  * Remembers request signatures until their timestamp has left the acceptance window, so each is accepted once.
- * `admit` claims a key (true for its first caller, false for every later one, across instances when backed by
- * Redis) and, only when the claim is fresh, counts one hit on each of the request's rate-limit counters: the
- * claim and the counters are one operation so a request costs one Redis round trip after authentication.
+ * `admit` claims a key until `expiresAtMs` (on the guard's clock; fresh for its first caller, a replay for every
+ * later one, across instances when backed by Redis) and, only when the claim is fresh, counts one hit on each of
+ * the request's rate-limit counters: the claim and the counters are one operation so a request costs one Redis
+ * round trip after authentication. A key must determine its expiry (ours carry the signed timestamp).
  */
 export interface ReplayGuard {
-  admit(key: string, ttlMs: number, counters: readonly AdmissionCounter[]): Promise<Admission>;
+  admit(key: string, expiresAtMs: number, counters: readonly AdmissionCounter[]): Promise<Admission>;
   close(): Promise<void>;
 }
 
@@ -46,38 +48,55 @@ function admitted(
 }
 
 /**
- * One process's memory, counting on the given (memory) rate limiter. Bounded: entries expire with their window,
- * and a sweep runs as the map grows. The window holds every request of the last ~61 s (~330,000 entries at 5,500
- * req/s), so each entry is compact: the key's SHA-256 as a flat 43-character string (a request's key is a
- * concatenation, which V8 keeps as a tree of strings) and its expiry in whole seconds since the guard started (a
- * small integer, not a boxed number): ~100 instead of ~188 bytes an entry. Expiry rounds up: never earlier.
+ * One process's memory, counting on the given (memory) rate limiter. The window holds every request of the last
+ * ~61 s (a million at 16,000 req/s), so an entry is a 64-bit fingerprint (SHA-256 of a per-process salt and the
+ * key: no one can aim two keys at one fingerprint) in a typed-array set, one set per second of expiry: ~16 bytes
+ * an entry outside the V8 heap instead of a string and a number in a Map. A key determines its expiry (it carries
+ * the signed timestamp), so a replay is looked up in its own second's set, and each second's set is dropped whole
+ * once that second has begun: no sweep over entries. Expiry rounds up: never earlier. When `maxEntries` are
+ * inside their window it refuses new keys (fails closed) rather than forget any.
  */
 export function memoryReplayGuard(clock: () => number, limiter: RateLimiter, maxEntries = 2_000_000): ReplayGuard {
-  const seen = new Map<string, number>();
-  const startedAt = clock();
-  const secondsSinceStart = (ms: number) => (ms - startedAt) / 1000;
+  const salt = randomBytes(16).toString('base64');
+  const bySecond = new Map<number, FingerprintSet>();
+  let entries = 0;
   let nextSweep = 0;
-  const sweep = (now: number) => {
-    const current = secondsSinceStart(now);
-    for (const [id, expiresAt] of seen) if (expiresAt <= current) seen.delete(id);
-    nextSweep = now + 1000;
-  };
   return {
-    async admit(key, ttlMs, counters) {
+    async admit(key, expiresAtMs, counters) {
       const now = clock();
-      if (now >= nextSweep || seen.size >= maxEntries) sweep(now);
-      const id = hash('sha256', key, 'base64url');
-      const expiresAt = seen.get(id);
-      if (expiresAt !== undefined && expiresAt > secondsSinceStart(now)) return replayed;
-      // Fail closed rather than forget entries that are still inside their window.
-      if (seen.size >= maxEntries) throw new HandoffError('unavailable', { message: 'replay cache full' });
-      seen.set(id, Math.ceil(secondsSinceStart(now + ttlMs)));
+      if (now >= nextSweep) {
+        for (const [second, set] of bySecond) {
+          if (second * 1000 > now) continue;
+          entries -= set.size;
+          bySecond.delete(second);
+        }
+        nextSweep = (Math.floor(now / 1000) + 1) * 1000;
+      }
+      const second = Math.ceil(expiresAtMs / 1000);
+      // A key whose expiry has already passed has nothing left to guard.
+      if (second * 1000 > now) {
+        const digest = hash('sha256', salt + key, 'buffer');
+        const high = digest.readUInt32LE(0);
+        const low = digest.readUInt32LE(4);
+        let set = bySecond.get(second);
+        if (entries >= maxEntries) {
+          if (set?.has(high, low)) return replayed;
+          throw new HandoffError('unavailable', { message: 'replay cache full' });
+        }
+        if (set === undefined) {
+          set = new FingerprintSet();
+          bySecond.set(second, set);
+        }
+        if (!set.add(high, low)) return replayed;
+        entries++;
+      }
       const counted = counters.filter((c) => c.limit > 0);
       const results = await Promise.all(counted.map((c) => limiter.hit(c.key, c.limit, c.windowMs)));
       return admitted(counted, results);
     },
     async close() {
-      seen.clear();
+      bySecond.clear();
+      entries = 0;
     },
   };
 }
@@ -104,7 +123,7 @@ export function redisReplayGuard(redis: Redis, prefix: string, clock: () => numb
   if (!('handoffAdmit' in redis)) redis.defineCommand('handoffAdmit', { lua: admitScript });
   const client = redis as RedisWithAdmit;
   return {
-    async admit(key, ttlMs, counters) {
+    async admit(key, expiresAtMs, counters) {
       const now = clock();
       const counted = counters.filter((c) => c.limit > 0);
       const windows = counted.map((c) => rateWindow(c.key, c.windowMs, now));
@@ -114,7 +133,7 @@ export function redisReplayGuard(redis: Redis, prefix: string, clock: () => numb
           1 + counted.length,
           `${prefix}replay:${key}`,
           ...windows.map((w) => `${prefix}rate:${w.id}`),
-          Math.max(1, Math.ceil(ttlMs)),
+          Math.max(1, Math.ceil(expiresAtMs - now)),
           ...windows.map((w) => w.ttlMs),
         );
       } catch (error) {
