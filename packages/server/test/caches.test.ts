@@ -1,11 +1,13 @@
 import assert from 'node:assert/strict';
+import { randomUUID } from 'node:crypto';
 import { describe, test } from 'node:test';
+import { Redis } from 'ioredis';
 import { FingerprintSet } from '../src/cache/fingerprint-set.ts';
 import { LookupCache } from '../src/cache/lookup-cache.ts';
 import { OverLimitMemo } from '../src/cache/over-limit-memo.ts';
-import { memoryRateLimiter } from '../src/cache/rate-limiter.ts';
-import { memoryReplayGuard } from '../src/cache/replay-guard.ts';
-import { TestClock } from './harness.ts';
+import { memoryRateLimiter, rateWindow } from '../src/cache/rate-limiter.ts';
+import { memoryReplayGuard, redisReplayGuard } from '../src/cache/replay-guard.ts';
+import { TestClock, testRedisUrl } from './harness.ts';
 
 /** A store stand-in that counts its reads: what the cache is for is reading the store less. */
 function countingStore(rows: Record<string, string>) {
@@ -171,5 +173,65 @@ describe('FingerprintSet', () => {
     assert.equal(set.add(0, 0), true);
     assert.equal(set.has(0, 0), true);
     assert.equal(set.add(0, 1), false);
+  });
+});
+
+describe('redisReplayGuard', { skip: testRedisUrl ? false : 'needs HANDOFF_TEST_REDIS_URL' }, () => {
+  test('concurrent admissions are each atomic: one fresh claim per key, counters counted once per fresh request', async () => {
+    const redis = new Redis(testRedisUrl as string);
+    const prefix = `handoff-test-${randomUUID()}:`;
+    try {
+      const clock = new TestClock();
+      const guard = redisReplayGuard(redis, prefix, clock.read);
+      const expiresAt = clock.now + 61_000;
+      const counters = [
+        { key: 'partner:p', limit: 3, windowMs: 60_000 },
+        { key: 'ip:1', limit: 0, windowMs: 60_000 }, // limit 0: not counted
+      ];
+      const answers = await Promise.all(
+        ['a', 'b', 'a', 'c', 'd', 'b'].map((key) => guard.admit(key, expiresAt, counters)),
+      );
+      assert.deepEqual(
+        answers.map((a) => a.fresh),
+        [true, true, false, true, true, false],
+      );
+      assert.deepEqual(
+        answers.map((a) => a.retryAfterSeconds === undefined),
+        [true, true, true, true, false, true],
+        'the fourth fresh request is over the partner limit of 3; replays count nothing',
+      );
+      assert.deepEqual(answers[4]?.overLimit, ['partner:p']);
+      assert.equal(Number(await redis.get(`${prefix}rate:${rateWindow('partner:p', 60_000, clock.now).id}`)), 4);
+      assert.equal((await redis.keys(`${prefix}rate:ip:1*`)).length, 0);
+      const ttl = await redis.pttl(`${prefix}replay:a`);
+      assert.ok(ttl > 60_000 && ttl <= 61_000, `replay key kept until the expiry (${ttl} ms)`);
+      // A later turn sees the earlier claims.
+      assert.equal((await guard.admit('c', expiresAt, [])).fresh, false);
+      assert.equal((await guard.admit('e', expiresAt, [])).fresh, true);
+    } finally {
+      const keys = await redis.keys(`${prefix}*`);
+      if (keys.length > 0) await redis.del(...keys);
+      redis.disconnect();
+    }
+  });
+
+  test('a Redis failure fails every admission closed', async () => {
+    // Nothing listens on port 1: the connection is refused.
+    const redis = new Redis('redis://127.0.0.1:1', {
+      lazyConnect: true,
+      enableOfflineQueue: false,
+      retryStrategy: () => null,
+    });
+    redis.on('error', () => {});
+    try {
+      const guard = redisReplayGuard(redis, 'handoff-test:', Date.now);
+      const answers = await Promise.allSettled(['x', 'y'].map((key) => guard.admit(key, Date.now() + 61_000, [])));
+      assert.deepEqual(
+        answers.map((a) => (a.status === 'rejected' ? (a.reason as { dependency?: string }).dependency : 'fulfilled')),
+        ['redis', 'redis'],
+      );
+    } finally {
+      redis.disconnect();
+    }
   });
 });
