@@ -133,8 +133,9 @@ export function parseConfig(env: Env): { config: Config; errors?: never } | { co
     keyRefreshSeconds: read('HANDOFF_KEY_REFRESH_SECONDS', integer(1, 3600), 30),
     credentialCacheSeconds: read('HANDOFF_CREDENTIAL_CACHE_SECONDS', integer(0, 300), 5),
     // The embedded store has one writer, the serving process, which never changes a participant's status or
-    // deletes one: nothing can make its cache stale, so it keeps users longer. PostgreSQL has other writers.
-    participantCacheSeconds: read('HANDOFF_PARTICIPANT_CACHE_SECONDS', integer(0, 300), databaseUrl ? 5 : 60),
+    // deletes one. PostgreSQL has other writers, but announces each change as it commits (migration 0004), and
+    // the cache is bypassed while those announcements cannot arrive: the TTL only bounds a silent failure.
+    participantCacheSeconds: read('HANDOFF_PARTICIPANT_CACHE_SECONDS', integer(0, 300), 60),
     nodeOptions: env.NODE_OPTIONS,
     trustProxy: read('HANDOFF_TRUST_PROXY', boolean, false),
     rateLimitPerMinute: read('HANDOFF_RATE_LIMIT_PER_MINUTE', integer(0, 10_000_000), 6000),

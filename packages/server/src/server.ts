@@ -14,7 +14,8 @@ import { findApiKeyByHash } from './store/api-keys.ts';
 import { findHmacCredential } from './store/credentials.ts';
 import { lockDataDir, readOrCreateMasterKey } from './store/data-dir.ts';
 import { migrate, openDatabase } from './store/database.ts';
-import { findParticipantByCode, splitParticipantKey } from './store/participants.ts';
+import { listenForParticipantChanges } from './store/participant-changes.ts';
+import { findParticipantByCode, type Participant, splitParticipantKey } from './store/participants.ts';
 
 export class StartupError extends Error {
   override name = 'StartupError';
@@ -157,6 +158,21 @@ export async function openServerContext(
     closers.push(() => audit.close());
     const credentialMs = config.credentialCacheSeconds * 1000;
     const rateLimiter = redis ? redisRateLimiter(redis, config.redisPrefix, clock) : memoryRateLimiter(clock);
+    // Misses are not kept: a user created a moment ago must be found at once.
+    const participants = new LookupCache<Participant>(
+      (key) => findParticipantByCode(store.db, ...splitParticipantKey(key)),
+      clock,
+      { ttlMs: config.participantCacheSeconds * 1000, cacheMisses: false, max: 100_000 },
+    );
+    if (config.databaseUrl && config.participantCacheSeconds > 0) {
+      // PostgreSQL has other writers: each change is announced when it commits, and drops the cached copy.
+      const listener = await listenForParticipantChanges(config.databaseUrl, config.dependencyTimeoutMs, {
+        changed: (key) => participants.invalidate(key),
+        lost: () => participants.suspend(),
+        restored: () => participants.resume(),
+      });
+      closers.push(() => listener.close());
+    }
     const ctx: AppContext = {
       config,
       db: store.db,
@@ -172,12 +188,7 @@ export async function openServerContext(
         ttlMs: credentialMs,
         cacheMisses: true,
       }),
-      // Misses are not kept: a user created a moment ago must be found at once.
-      participants: new LookupCache((key) => findParticipantByCode(store.db, ...splitParticipantKey(key)), clock, {
-        ttlMs: config.participantCacheSeconds * 1000,
-        cacheMisses: false,
-        max: 100_000,
-      }),
+      participants,
       replayGuard: redis ? redisReplayGuard(redis, config.redisPrefix, clock) : memoryReplayGuard(clock, rateLimiter),
       rateLimiter,
       overLimit: new OverLimitMemo(clock),

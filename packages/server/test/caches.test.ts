@@ -63,6 +63,37 @@ describe('LookupCache', () => {
     assert.equal(off.reads.length, 2);
   });
 
+  test('an invalidation during a read: that caller gets the answer, the cache keeps nothing it may have read too early', async () => {
+    const clock = new TestClock();
+    const store = countingStore({ a: 'A' });
+    const cache = new LookupCache(store.load, clock.read, { ttlMs: 60_000, cacheMisses: false });
+    const inFlight = cache.get('a');
+    cache.invalidate('a'); // the change was announced while the read was under way
+    assert.equal(await inFlight, 'A');
+    await cache.get('a');
+    assert.equal(store.reads.length, 2, 'read again');
+    await cache.get('a');
+    assert.equal(store.reads.length, 2, 'and kept this time');
+  });
+
+  test('suspended, every get reads the store; resumed, it starts empty', async () => {
+    const clock = new TestClock();
+    const rows: Record<string, string> = { a: 'A' };
+    const store = countingStore(rows);
+    const cache = new LookupCache(store.load, clock.read, { ttlMs: 60_000, cacheMisses: false });
+    await cache.get('a');
+    cache.suspend();
+    rows.a = 'A2'; // changed while no one could announce it
+    assert.equal(await cache.get('a'), 'A2');
+    assert.equal(await cache.get('a'), 'A2');
+    assert.equal(store.reads.length, 3);
+    rows.a = 'A3';
+    cache.resume();
+    assert.equal(await cache.get('a'), 'A3');
+    assert.equal(await cache.get('a'), 'A3');
+    assert.equal(store.reads.length, 4);
+  });
+
   test('bounded: the least recently used entry goes first', async () => {
     const clock = new TestClock();
     const store = countingStore({ a: 'A', b: 'B', c: 'C' });

@@ -33,10 +33,10 @@ describe('configuration from the environment (parseConfig)', () => {
     assert.equal(config.trustProxy, false);
   });
 
-  test('participants are cached 60 s on the embedded store (its only writer is the server), 5 s on PostgreSQL', () => {
+  test('participants are cached 60 s on either store (PostgreSQL announces changes), unless configured', () => {
     assert.equal(parseConfig({}).config?.participantCacheSeconds, 60);
     const postgres = { DATABASE_URL: 'postgres://u@db:5432/handoff', HANDOFF_MASTER_KEY: masterKey };
-    assert.equal(parseConfig(postgres).config?.participantCacheSeconds, 5);
+    assert.equal(parseConfig(postgres).config?.participantCacheSeconds, 60);
     assert.equal(parseConfig({ HANDOFF_PARTICIPANT_CACHE_SECONDS: '0' }).config?.participantCacheSeconds, 0);
     const configured = { ...postgres, HANDOFF_PARTICIPANT_CACHE_SECONDS: '30' };
     assert.equal(parseConfig(configured).config?.participantCacheSeconds, 30);

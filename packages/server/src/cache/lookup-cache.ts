@@ -11,11 +11,13 @@ export interface LookupCacheOptions {
 
 /**
  * A read-through cache for hot-path lookups (HMAC credentials, API keys, participants), per instance: a change
- * made elsewhere (the CLI, another instance, the KYC pipeline) is seen within `ttlMs`. Concurrent lookups of one
- * key share a single query; a failed lookup is not kept.
+ * made elsewhere (the CLI, another instance, the KYC pipeline) is seen within `ttlMs`, or at once where the store
+ * announces it (`invalidate`). Concurrent lookups of one key share a single query; a failed lookup is not kept,
+ * nor one that was in flight when its key was invalidated (it may have read the row before the change).
  */
 export class LookupCache<V> {
   readonly #lru: LRUCache<string, { value: V | undefined }> | undefined;
+  #suspended = false;
 
   constructor(
     private readonly load: (key: string) => Promise<V | undefined>,
@@ -29,6 +31,8 @@ export class LookupCache<V> {
       // The injected clock (tests move it by hand), read on every check.
       perf: { now: clock },
       ttlResolution: 0,
+      // An invalidation aborts a lookup in flight: its caller still gets the answer, the cache does not keep it.
+      ignoreFetchAbort: true,
       fetchMethod: async (key) => {
         const value = await this.load(key);
         // Resolving undefined stores nothing.
@@ -38,7 +42,7 @@ export class LookupCache<V> {
   }
 
   async get(key: string): Promise<V | undefined> {
-    if (!this.#lru) return this.load(key);
+    if (!this.#lru || this.#suspended) return this.load(key);
     // A fresh entry is read synchronously; `fetch` (with its promise bookkeeping) only runs for a miss.
     const cached = this.#lru.get(key);
     if (cached) return cached.value;
@@ -48,5 +52,19 @@ export class LookupCache<V> {
   invalidate(key?: string): void {
     if (key === undefined) this.#lru?.clear();
     else this.#lru?.delete(key);
+  }
+
+  /**
+   * While the source of invalidations is down (changes could go unannounced) every lookup reads the store;
+   * resuming starts empty, since changes made meanwhile were not announced.
+   */
+  suspend(): void {
+    this.#suspended = true;
+    this.#lru?.clear();
+  }
+
+  resume(): void {
+    this.#lru?.clear();
+    this.#suspended = false;
   }
 }

@@ -6,6 +6,7 @@ import pg from 'pg';
 import * as core from './migrations/0001-core.ts';
 import * as partnerApi from './migrations/0002-partner-api.ts';
 import * as pages from './migrations/0003-pages.ts';
+import * as participantChanges from './migrations/0004-participant-changes.ts';
 import { pglitePool } from './pglite-pool.ts';
 import { preparedStatementName } from './prepared.ts';
 import type { Database } from './schema.ts';
@@ -23,6 +24,7 @@ const migrations: Record<string, Migration> = {
   '0001-core': core,
   '0002-partner-api': partnerApi,
   '0003-pages': pages,
+  '0004-participant-changes': participantChanges,
 };
 
 export interface OpenDatabaseOptions {
