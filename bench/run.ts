@@ -6,7 +6,16 @@ import { buildHandoff, repoRoot } from './lib/handoff.ts';
 import { chooseGenerator } from './lib/load.ts';
 import type { BenchSettings } from './lib/measure.ts';
 import { killAllNow, stopAll } from './lib/processes.ts';
-import { evaluate, type Row, type RowId, renderChecks, renderTable, type Soak } from './lib/report.ts';
+import {
+  evaluate,
+  type Paired,
+  type Row,
+  type RowId,
+  renderChecks,
+  renderPaired,
+  renderTable,
+  type Soak,
+} from './lib/report.ts';
 import { benchEmbedded } from './suites/embedded.ts';
 import { benchPostgres } from './suites/postgres.ts';
 import { benchBareHttp, benchOidcProvider } from './suites/reference-servers.ts';
@@ -22,6 +31,9 @@ const usage = `npm run bench [-- options]
   --profile          run Handoff under node --cpu-prof and print the top self-time functions
   --no-soak          skip the 2 × 60 s memory soak of a full run
   --soak-seconds N   length of each of the two soak loads (default 60)
+  --paired-rounds N  rounds of PostgreSQL + Redis, bare node:http and node-oidc-provider up together, loaded in
+                     turn (default 5, quick 2; 0 = none; only when all three are measured): the ratios checked
+  --paired-seconds N length of each load in those rounds (default 5, quick 2)
   --keep             keep the scratch directory (server logs, pools) and print its path
   --generator NAME   wrk (default; installed with apt-get when missing) or autocannon
 env: BENCH_DATABASE_URL (default postgres://postgres@127.0.0.1:5432/postgres), BENCH_REDIS_URL (redis://127.0.0.1:6379)`;
@@ -35,6 +47,8 @@ const { values } = parseArgs({
     profile: { type: 'boolean', default: false },
     'no-soak': { type: 'boolean', default: false },
     'soak-seconds': { type: 'string' },
+    'paired-rounds': { type: 'string' },
+    'paired-seconds': { type: 'string' },
     generator: { type: 'string' },
     keep: { type: 'boolean', default: false },
     help: { type: 'boolean', default: false },
@@ -95,7 +109,13 @@ const settings: BenchSettings = {
 
 // The memory soak: two successive loads of this many seconds on each Handoff store (0 = none).
 const soakSeconds = quick || values['no-soak'] ? 0 : Number(values['soak-seconds'] ?? 60);
+const pairedRounds =
+  wanted('bare-http') && wanted('oidc-provider') && wanted('handoff-pg-redis')
+    ? Number(values['paired-rounds'] ?? (quick ? 2 : 5))
+    : 0;
+const pairedSeconds = Number(values['paired-seconds'] ?? (quick ? 2 : 5));
 const rows: Row[] = [];
+let paired: Paired | undefined;
 const soaks: Soak[] = [];
 const started = Date.now();
 // Other work on the machine moves req/s and latency: the load average before and after says how quiet it was.
@@ -141,11 +161,14 @@ try {
         users: quick ? 1000 : 3000,
         soakSeconds,
         variants: !quick,
+        pairedRounds,
+        pairedSeconds,
         wanted,
       }),
     );
     rows.push(...result.rows);
     soaks.push(...result.soaks);
+    paired = result.paired;
   }
 } catch (error) {
   failed = true;
@@ -170,7 +193,7 @@ const order: RowId[] = [
   'handoff-login-with-token',
 ];
 rows.sort((a, b) => order.indexOf(a.id) - order.indexOf(b.id));
-const checks = evaluate(rows, soaks);
+const checks = evaluate(rows, soaks, paired);
 const command = `npm run bench${process.argv.length > 2 ? ` -- ${process.argv.slice(2).join(' ')}` : ''}`;
 if (rows.length > 0) {
   log('');
@@ -184,6 +207,12 @@ if (rows.length > 0) {
     log(
       `\nMemory soak, ${soak.id}: RSS ${soak.rssMb.map((mb) => `${Math.round(mb)} MB`).join(' → ')} after successive ${soak.seconds} s loads at ${soak.rps.map((r) => Math.round(r)).join(' / ')} req/s`,
     );
+  }
+  if (paired) {
+    log(
+      `\nPaired rounds: the three servers up together, each loaded ${paired.seconds} s in turn, the order rotated every round\n`,
+    );
+    log(renderPaired(paired));
   }
   log('');
   log(renderChecks(checks, !quick));
@@ -214,6 +243,7 @@ writeFileSync(
       },
       rows,
       soaks,
+      paired,
       checks,
       profiles: settings.profiles,
       failed,

@@ -127,3 +127,41 @@ export async function measure(settings: BenchSettings, label: string, target: Lo
     rssMb: target.pids.reduce((n, pid) => n + rssBytes(pid), 0) / 2 ** 20,
   };
 }
+
+export interface Contender {
+  id: string;
+  target: LoadTarget;
+  /** Requests per second it reached on its own, to size pools of distinct requests. */
+  rps: number;
+}
+
+/**
+ * Servers up together, loaded in turn: `rounds` rounds of `seconds` each, the order rotated every round. On shared
+ * cores the machine's speed drifts over minutes; loads seconds apart see the same machine, so the ratio within a
+ * round is steadier than between targets measured minutes apart, and the median of the rounds resists one
+ * disturbed round. Returns each server's req/s per round.
+ */
+export async function alternate(
+  settings: BenchSettings,
+  contenders: readonly Contender[],
+  rounds: number,
+  seconds: number,
+): Promise<Record<string, number[]>> {
+  const rps: Record<string, number[]> = {};
+  for (const c of contenders) {
+    // Warm whatever ran before: JIT, connections, caches.
+    await loadTogether(settings, `${c.id}-paired-warmup`, c.target, Math.min(2, seconds), c.rps * 1.6);
+    rps[c.id] = [];
+  }
+  for (let round = 0; round < rounds; round++) {
+    for (let i = 0; i < contenders.length; i++) {
+      const c = contenders[(round + i) % contenders.length] as Contender;
+      const result = await loadTogether(settings, `${c.id}-paired${round}`, c.target, seconds, c.rps * 1.6);
+      (rps[c.id] as number[]).push(result.rps);
+    }
+    settings.log(
+      `  round ${round + 1}: ${contenders.map((c) => `${c.id} ${Math.round(rps[c.id]?.at(-1) as number)}`).join(', ')} req/s`,
+    );
+  }
+  return rps;
+}

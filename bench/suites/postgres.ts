@@ -1,11 +1,12 @@
 import { randomBytes } from 'node:crypto';
 import { benchEnv, createFixtures, type Env, type Fixtures, startScript } from '../lib/handoff.ts';
-import { type BenchSettings, type LoadTarget, measure } from '../lib/measure.ts';
-import type { Row, RowId, Soak } from '../lib/report.ts';
+import { alternate, type BenchSettings, type LoadTarget, measure } from '../lib/measure.ts';
+import type { Paired, Row, RowId, Soak } from '../lib/report.ts';
 import { cyclingPool, fixedPool, type RequestPool, type RequestSpec, SignedRequestSource } from '../lib/requests.ts';
 import { createDatabase, deleteRedisPrefix, insertLoginTokens } from '../lib/stores.ts';
 import { checkLoginToken, checkLoginWithToken, expect, send } from '../lib/verify.ts';
 import { checkClientTokens, clientTokenTarget, soak, startServer, stopServer } from './handoff-servers.ts';
+import { type ReferenceServer, startBareHttp, startOidcPeer } from './reference-servers.ts';
 
 export interface PostgresOptions {
   adminUrl: string;
@@ -13,9 +14,11 @@ export interface PostgresOptions {
   users: number;
   /** Length of each of the two memory-soak loads (0 = none). */
   soakSeconds: number;
-  /** Also measure with per-request info logs (the server's default level). */
   /** The one-setting variants of the production shape (full runs). */
   variants: boolean;
+  /** Rounds of the production shape loaded in turn with bare node:http and node-oidc-provider (0 = none). */
+  pairedRounds: number;
+  pairedSeconds: number;
   wanted(id: RowId): boolean;
 }
 
@@ -54,11 +57,12 @@ async function redemptionPool(
 export async function benchPostgres(
   settings: BenchSettings,
   options: PostgresOptions,
-): Promise<{ rows: Row[]; soaks: Soak[] }> {
+): Promise<{ rows: Row[]; soaks: Soak[]; paired?: Paired }> {
   const database = await createDatabase(options.adminUrl);
   const prefix = `bench:${randomBytes(5).toString('hex')}:`;
   const rows: Row[] = [];
   const soaks: Soak[] = [];
+  let paired: Paired | undefined;
   try {
     const env: Env = {
       ...benchEnv,
@@ -95,6 +99,7 @@ export async function benchPostgres(
             const result = await soak(settings, 'handoff-pg-redis', target, measured.rps, options.soakSeconds);
             soaks.push({ id: 'handoff-pg-redis', ...result });
           }
+          if (options.pairedRounds > 0) paired = await pairedRounds(settings, options, target, measured.rps);
         }
 
         const issueRequests: RequestSpec[] = fixtures.users.slice(0, identifiedUsers).map((u) => ({
@@ -195,7 +200,7 @@ export async function benchPostgres(
         await stopServer(settings, server);
       }
     }
-    return { rows, soaks };
+    return paired ? { rows, soaks, paired } : { rows, soaks };
   } finally {
     await database.drop();
     await deleteRedisPrefix(options.redisUrl, prefix);
@@ -250,5 +255,32 @@ async function benchBarePostgres(settings: BenchSettings, databaseUrl: string, f
     return rows;
   } finally {
     await server.process.stop();
+  }
+}
+
+/** The production shape, bare node:http and the peer up together, loaded in turn (see `alternate`). */
+async function pairedRounds(
+  settings: BenchSettings,
+  options: PostgresOptions,
+  handoff: LoadTarget,
+  handoffRps: number,
+): Promise<Paired> {
+  const references: ReferenceServer[] = [];
+  try {
+    references.push(await startBareHttp(), await startOidcPeer());
+    const [bare, peer] = references as [ReferenceServer, ReferenceServer];
+    const rps = await alternate(
+      settings,
+      [
+        { id: 'bare-http', target: bare.target, rps: 0 },
+        { id: 'oidc-provider', target: peer.target, rps: 0 },
+        { id: 'handoff-pg-redis', target: handoff, rps: handoffRps },
+      ],
+      options.pairedRounds,
+      options.pairedSeconds,
+    );
+    return { rounds: options.pairedRounds, seconds: options.pairedSeconds, rps };
+  } finally {
+    for (const reference of references) await reference.server.process.stop();
   }
 }

@@ -1,12 +1,18 @@
 import { signHeaders } from '../../packages/server/test/partner-signing.ts';
-import { startScript } from '../lib/handoff.ts';
-import { type BenchSettings, measure } from '../lib/measure.ts';
+import { type HandoffServer, startScript } from '../lib/handoff.ts';
+import { type BenchSettings, type LoadTarget, measure } from '../lib/measure.ts';
 import type { Row } from '../lib/report.ts';
 import { fixedPool, type RequestSpec } from '../lib/requests.ts';
 import { checkOidcToken, expect, send } from '../lib/verify.ts';
 
+/** A reference server, its answer checked, ready to load. */
+export interface ReferenceServer {
+  server: HandoffServer;
+  target: LoadTarget;
+}
+
 /** The ceiling: the same request bytes as a signed client_auth_token call, answered with a fixed JSON. */
-export async function benchBareHttp(settings: BenchSettings): Promise<Row> {
+export async function startBareHttp(): Promise<ReferenceServer> {
   const server = await startScript('bare node:http', 'bare-http.ts', {});
   try {
     const body = '{"participant_code":"ABC123","permissions":["crypto-buy","crypto-sell"]}';
@@ -29,21 +35,20 @@ export async function benchBareHttp(settings: BenchSettings): Promise<Row> {
       answer.status === 201 && typeof answer.json?.message === 'object',
       `bare node:http answered ${answer.status}`,
     );
-    const measured = await measure(settings, 'bare-http', {
-      origins: [server.origin],
-      pids: [server.process.pid],
-      pool: () => fixedPool(request),
-    });
-    return { id: 'bare-http', label: 'bare node:http, fixed JSON', ...measured };
-  } finally {
+    return {
+      server,
+      target: { origins: [server.origin], pids: [server.process.pid], pool: () => fixedPool(request) },
+    };
+  } catch (error) {
     await server.process.stop();
+    throw error;
   }
 }
 
 const resource = 'https://api.bench.test';
 
 /** The peer: node-oidc-provider, client_credentials grant, ES256 JWT access tokens, in memory. */
-export async function benchOidcProvider(settings: BenchSettings): Promise<Row> {
+export async function startOidcPeer(): Promise<ReferenceServer> {
   const server = await startScript(
     'node-oidc-provider',
     'oidc-peer.ts',
@@ -61,11 +66,29 @@ export async function benchOidcProvider(settings: BenchSettings): Promise<Row> {
       body: 'grant_type=client_credentials&scope=api',
     };
     await checkOidcToken(server.origin, request, resource);
-    const measured = await measure(settings, 'oidc-provider', {
-      origins: [server.origin],
-      pids: [server.process.pid],
-      pool: () => fixedPool(request),
-    });
+    return {
+      server,
+      target: { origins: [server.origin], pids: [server.process.pid], pool: () => fixedPool(request) },
+    };
+  } catch (error) {
+    await server.process.stop();
+    throw error;
+  }
+}
+
+export async function benchBareHttp(settings: BenchSettings): Promise<Row> {
+  const { server, target } = await startBareHttp();
+  try {
+    return { id: 'bare-http', label: 'bare node:http, fixed JSON', ...(await measure(settings, 'bare-http', target)) };
+  } finally {
+    await server.process.stop();
+  }
+}
+
+export async function benchOidcProvider(settings: BenchSettings): Promise<Row> {
+  const { server, target } = await startOidcPeer();
+  try {
+    const measured = await measure(settings, 'oidc-provider', target);
     return { id: 'oidc-provider', label: 'node-oidc-provider 9, client_credentials, ES256 JWT', ...measured };
   } finally {
     await server.process.stop();
