@@ -31,8 +31,9 @@ const usage = `npm run bench [-- options]
   --profile          run Handoff under node --cpu-prof and print the top self-time functions
   --no-soak          skip the 2 × 60 s memory soak of a full run
   --soak-seconds N   length of each of the two soak loads (default 60)
-  --paired-rounds N  rounds of PostgreSQL + Redis, bare node:http and node-oidc-provider up together, loaded in
-                     turn (default 5, quick 2; 0 = none; only when all three are measured): the ratios checked
+  --paired-rounds N  rounds of the servers compared up together, loaded in turn (default 5, quick 2; 0 = none):
+                     PostgreSQL + Redis with bare node:http and node-oidc-provider, login tokens with the bare
+                     INSERT and UPDATE servers (each when all its targets are measured); the ratios checked
   --paired-seconds N length of each load in those rounds (default 5, quick 2)
   --keep             keep the scratch directory (server logs, pools) and print its path
   --generator NAME   wrk (default; installed with apt-get when missing) or autocannon
@@ -109,10 +110,7 @@ const settings: BenchSettings = {
 
 // The memory soak: two successive loads of this many seconds on each Handoff store (0 = none).
 const soakSeconds = quick || values['no-soak'] ? 0 : Number(values['soak-seconds'] ?? 60);
-const pairedRounds =
-  wanted('bare-http') && wanted('oidc-provider') && wanted('handoff-pg-redis')
-    ? Number(values['paired-rounds'] ?? (quick ? 2 : 5))
-    : 0;
+const pairedRounds = Number(values['paired-rounds'] ?? (quick ? 2 : 5));
 const pairedSeconds = Number(values['paired-seconds'] ?? (quick ? 2 : 5));
 const rows: Row[] = [];
 let paired: Paired | undefined;
@@ -210,7 +208,7 @@ if (rows.length > 0) {
   }
   if (paired) {
     log(
-      `\nPaired rounds: the three servers up together, each loaded ${paired.seconds} s in turn, the order rotated every round\n`,
+      `\nPaired rounds: the servers compared up together, each loaded ${paired.seconds} s in turn, the order rotated every round\n`,
     );
     log(renderPaired(paired));
   }

@@ -51,22 +51,52 @@ function pairedRatios(paired: Paired, a: RowId, b: RowId): { rounds: number[]; m
   return { rounds, median: median(rounds) };
 }
 
+/** One table per group of servers loaded in turn: each round's req/s, Handoff's ratios, and their medians. */
 export function renderPaired(paired: Paired): string {
-  const pg = 'handoff-pg-redis';
-  const lines = [
-    '| round | bare node:http req/s | node-oidc-provider req/s | Handoff PostgreSQL + Redis req/s | Handoff × node-oidc-provider | Handoff × bare |',
-    '|---|---:|---:|---:|---:|---:|',
+  const groups: Array<{ columns: [RowId, string][]; ratios: [RowId, RowId, string, number][] }> = [
+    {
+      columns: [
+        ['bare-http', 'bare node:http'],
+        ['oidc-provider', 'node-oidc-provider'],
+        ['handoff-pg-redis', 'Handoff client_auth_token, PostgreSQL + Redis'],
+      ],
+      ratios: [
+        ['handoff-pg-redis', 'oidc-provider', '× node-oidc-provider', 2],
+        ['handoff-pg-redis', 'bare-http', '× bare', 3],
+      ],
+    },
+    {
+      columns: [
+        ['bare-pg-insert', 'bare INSERT'],
+        ['handoff-login-token', 'Handoff login-token'],
+        ['bare-pg-update', 'bare UPDATE'],
+        ['handoff-login-with-token', 'Handoff login-with-token'],
+      ],
+      ratios: [
+        ['handoff-login-token', 'bare-pg-insert', 'issue × bare INSERT', 2],
+        ['handoff-login-with-token', 'bare-pg-update', 'redeem × bare UPDATE', 2],
+      ],
+    },
   ];
-  const peer = pairedRatios(paired, pg, 'oidc-provider');
-  const bare = pairedRatios(paired, pg, 'bare-http');
-  const rps = (id: RowId, i: number) => Math.round(paired.rps[id]?.[i] ?? Number.NaN).toLocaleString('en-US');
-  for (let i = 0; i < paired.rounds; i++) {
-    lines.push(
-      `| ${i + 1} | ${rps('bare-http', i)} | ${rps('oidc-provider', i)} | ${rps(pg, i)} | ${fixed(peer?.rounds[i] ?? Number.NaN, 2)} | ${fixed(bare?.rounds[i] ?? Number.NaN, 3)} |`,
-    );
+  const tables: string[] = [];
+  for (const group of groups) {
+    const columns = group.columns.filter(([id]) => paired.rps[id]);
+    if (columns.length === 0) continue;
+    const ratios = group.ratios.map(([a, b, name, digits]) => ({ name, digits, values: pairedRatios(paired, a, b) }));
+    const lines = [
+      `| round | ${columns.map(([, name]) => `${name} req/s`).join(' | ')} | ${ratios.map((r) => r.name).join(' | ')} |`,
+      `|---|${columns.map(() => '---:').join('|')}|${ratios.map(() => '---:').join('|')}|`,
+    ];
+    for (let i = 0; i < paired.rounds; i++) {
+      const rps = columns.map(([id]) => Math.round(paired.rps[id]?.[i] ?? Number.NaN).toLocaleString('en-US'));
+      const rounds = ratios.map((r) => fixed(r.values?.rounds[i] ?? Number.NaN, r.digits));
+      lines.push(`| ${i + 1} | ${rps.join(' | ')} | ${rounds.join(' | ')} |`);
+    }
+    const medians = ratios.map((r) => fixed(r.values?.median ?? Number.NaN, r.digits));
+    lines.push(`| median | ${columns.map(() => '').join(' | ')} | ${medians.join(' | ')} |`);
+    tables.push(lines.join('\n'));
   }
-  lines.push(`| median | | | | ${fixed(peer?.median ?? Number.NaN, 2)} | ${fixed(bare?.median ?? Number.NaN, 3)} |`);
-  return lines.join('\n');
+  return tables.join('\n\n');
 }
 
 export interface Check {

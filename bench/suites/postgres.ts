@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
-import { benchEnv, createFixtures, type Env, type Fixtures, startScript } from '../lib/handoff.ts';
-import { alternate, type BenchSettings, type LoadTarget, measure } from '../lib/measure.ts';
+import { benchEnv, createFixtures, type Env, type Fixtures, type HandoffServer, startScript } from '../lib/handoff.ts';
+import { alternate, type BenchSettings, type Contender, type LoadTarget, measure } from '../lib/measure.ts';
 import type { Paired, Row, RowId, Soak } from '../lib/report.ts';
 import { cyclingPool, fixedPool, type RequestPool, type RequestSpec, SignedRequestSource } from '../lib/requests.ts';
 import { createDatabase, deleteRedisPrefix, insertLoginTokens } from '../lib/stores.ts';
@@ -63,6 +63,7 @@ export async function benchPostgres(
   const rows: Row[] = [];
   const soaks: Soak[] = [];
   let paired: Paired | undefined;
+  let loginPaired: Record<string, number[]> | undefined;
   try {
     const env: Env = {
       ...benchEnv,
@@ -99,7 +100,8 @@ export async function benchPostgres(
             const result = await soak(settings, 'handoff-pg-redis', target, measured.rps, options.soakSeconds);
             soaks.push({ id: 'handoff-pg-redis', ...result });
           }
-          if (options.pairedRounds > 0) paired = await pairedRounds(settings, options, target, measured.rps);
+          if (options.pairedRounds > 0 && options.wanted('bare-http') && options.wanted('oidc-provider'))
+            paired = await pairedRounds(settings, options, target, measured.rps);
         }
 
         const issueRequests: RequestSpec[] = fixtures.users.slice(0, identifiedUsers).map((u) => ({
@@ -117,12 +119,23 @@ export async function benchPostgres(
         });
         await checkLoginWithToken(server.origin, redeem(issued), first.uuid);
 
+        const base = { origins: [server.origin], pids: [server.process.pid] };
+        const issueTarget: LoadTarget = { ...base, pool: () => cyclingPool(issueRequests) };
+        const redeemTarget: LoadTarget = {
+          ...base,
+          pool: (_i, seconds, rps) =>
+            redemptionPool(
+              database.url,
+              fixtures,
+              '/api/v2/user/login-with-token',
+              apiKey,
+              Math.ceil(rps * seconds) + 500,
+            ),
+        };
+        const loginRates: Partial<Record<RowId, number>> = {};
         if (options.wanted('handoff-login-token')) {
-          const measured = await measure(settings, 'handoff-login-token', {
-            origins: [server.origin],
-            pids: [server.process.pid],
-            pool: () => cyclingPool(issueRequests),
-          });
+          const measured = await measure(settings, 'handoff-login-token', issueTarget);
+          loginRates['handoff-login-token'] = measured.rps;
           rows.push({
             id: 'handoff-login-token',
             label: 'Handoff GET /api/v1/user/login-token (X-Api-Key + User-Identifier)',
@@ -131,24 +144,40 @@ export async function benchPostgres(
           });
         }
         if (options.wanted('handoff-login-with-token')) {
-          const measured = await measure(settings, 'handoff-login-with-token', {
-            origins: [server.origin],
-            pids: [server.process.pid],
-            pool: (_i, seconds, rps) =>
-              redemptionPool(
-                database.url,
-                fixtures,
-                '/api/v2/user/login-with-token',
-                apiKey,
-                Math.ceil(rps * seconds) + 500,
-              ),
-          });
+          const measured = await measure(settings, 'handoff-login-with-token', redeemTarget);
+          loginRates['handoff-login-with-token'] = measured.rps;
           rows.push({
             id: 'handoff-login-with-token',
             label: 'Handoff POST /api/v2/user/login-with-token (X-Api-Key)',
             comparedWith: 'bare-pg-update',
             ...measured,
           });
+        }
+        const issueRps = loginRates['handoff-login-token'];
+        const redeemRps = loginRates['handoff-login-with-token'];
+        if (
+          options.pairedRounds > 0 &&
+          issueRps !== undefined &&
+          redeemRps !== undefined &&
+          options.wanted('bare-pg-insert') &&
+          options.wanted('bare-pg-update')
+        ) {
+          const bare = await startBarePostgres(database.url, fixtures);
+          try {
+            const rounds = async (contenders: Contender[]) =>
+              alternate(settings, contenders, options.pairedRounds, options.pairedSeconds);
+            const issue = await rounds([
+              { id: 'bare-pg-insert', target: bare.insert, rps: 0 },
+              { id: 'handoff-login-token', target: issueTarget, rps: issueRps },
+            ]);
+            const redeem = await rounds([
+              { id: 'bare-pg-update', target: bare.update, rps: redeemRps * 3 },
+              { id: 'handoff-login-with-token', target: redeemTarget, rps: redeemRps },
+            ]);
+            loginPaired = { ...issue, ...redeem };
+          } finally {
+            await bare.server.process.stop();
+          }
         }
       } finally {
         await stopServer(settings, server);
@@ -200,7 +229,9 @@ export async function benchPostgres(
         await stopServer(settings, server);
       }
     }
-    return paired ? { rows, soaks, paired } : { rows, soaks };
+    const pairedRps = { ...paired?.rps, ...loginPaired };
+    if (Object.keys(pairedRps).length === 0) return { rows, soaks };
+    return { rows, soaks, paired: { rounds: options.pairedRounds, seconds: options.pairedSeconds, rps: pairedRps } };
   } finally {
     await database.drop();
     await deleteRedisPrefix(options.redisUrl, prefix);
@@ -208,7 +239,14 @@ export async function benchPostgres(
 }
 
 /** node:http + one INSERT (resp. one conditional UPDATE) per request, on the same table and pool size. */
-async function benchBarePostgres(settings: BenchSettings, databaseUrl: string, fixtures: Fixtures): Promise<Row[]> {
+interface BarePostgres {
+  server: HandoffServer;
+  insert: LoadTarget;
+  update: LoadTarget;
+}
+
+/** node:http doing only the essential statement: one INSERT of a login token, or one spend (conditional UPDATE). */
+async function startBarePostgres(databaseUrl: string, fixtures: Fixtures): Promise<BarePostgres> {
   const owner = fixtures.users[0] as Fixtures['users'][number];
   const server = await startScript(
     'bare node:http + PostgreSQL',
@@ -220,7 +258,6 @@ async function benchBarePostgres(settings: BenchSettings, databaseUrl: string, f
     },
     '/health',
   );
-  const rows: Row[] = [];
   try {
     const insert: RequestSpec = { method: 'GET', path: '/insert', headers: {} };
     const inserted = await send(server.origin, insert);
@@ -236,25 +273,39 @@ async function benchBarePostgres(settings: BenchSettings, databaseUrl: string, f
     };
     expect((await send(server.origin, spend)).status === 200, 'the first UPDATE did not spend the token');
     expect((await send(server.origin, spend)).status === 400, 'the second UPDATE spent the token again');
-
-    const base: Omit<LoadTarget, 'pool'> = { origins: [server.origin], pids: [server.process.pid] };
-    rows.push({
-      id: 'bare-pg-insert',
-      label: 'bare node:http + one PostgreSQL INSERT',
-      ...(await measure(settings, 'bare-pg-insert', { ...base, pool: () => fixedPool(insert) })),
-    });
-    rows.push({
-      id: 'bare-pg-update',
-      label: 'bare node:http + one conditional PostgreSQL UPDATE',
-      ...(await measure(settings, 'bare-pg-update', {
+    const base = { origins: [server.origin], pids: [server.process.pid] };
+    return {
+      server,
+      insert: { ...base, pool: () => fixedPool(insert) },
+      update: {
         ...base,
         pool: (_i, seconds, rps) =>
           redemptionPool(databaseUrl, fixtures, '/update', {}, Math.ceil(rps * seconds) + 500),
-      })),
-    });
-    return rows;
-  } finally {
+      },
+    };
+  } catch (error) {
     await server.process.stop();
+    throw error;
+  }
+}
+
+async function benchBarePostgres(settings: BenchSettings, databaseUrl: string, fixtures: Fixtures): Promise<Row[]> {
+  const bare = await startBarePostgres(databaseUrl, fixtures);
+  try {
+    return [
+      {
+        id: 'bare-pg-insert',
+        label: 'bare node:http + one PostgreSQL INSERT',
+        ...(await measure(settings, 'bare-pg-insert', bare.insert)),
+      },
+      {
+        id: 'bare-pg-update',
+        label: 'bare node:http + one conditional PostgreSQL UPDATE',
+        ...(await measure(settings, 'bare-pg-update', bare.update)),
+      },
+    ];
+  } finally {
+    await bare.server.process.stop();
   }
 }
 
