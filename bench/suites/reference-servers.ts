@@ -11,38 +11,49 @@ export interface ReferenceServer {
   target: LoadTarget;
 }
 
+/** The server, ready to load with one fixed request once `check` has verified its answer; stopped if it fails. */
+async function readyReference(
+  server: HandoffServer,
+  request: RequestSpec,
+  check: () => Promise<void>,
+): Promise<ReferenceServer> {
+  try {
+    await check();
+  } catch (error) {
+    await server.process.stop();
+    throw error;
+  }
+  return {
+    server,
+    target: { origins: [server.origin], pids: [server.process.pid], pool: () => fixedPool(request) },
+  };
+}
+
 /** The ceiling: the same request bytes as a signed client_auth_token call, answered with a fixed JSON. */
 export async function startBareHttp(): Promise<ReferenceServer> {
   const server = await startScript('bare node:http', 'bare-http.ts', {});
-  try {
-    const body = '{"participant_code":"ABC123","permissions":["crypto-buy","crypto-sell"]}';
-    const credential = {
-      api_key: 'x'.repeat(24),
-      secret: Buffer.alloc(32).toString('base64'),
-      passphrase: 'y'.repeat(32),
-    };
-    const request: RequestSpec = {
-      method: 'POST',
-      path: '/client_auth_token',
-      headers: {
-        'Content-Type': 'application/json',
-        ...signHeaders(credential, 'POST', '/client_auth_token', body, 0),
-      },
-      body,
-    };
+  const body = '{"participant_code":"ABC123","permissions":["crypto-buy","crypto-sell"]}';
+  const credential = {
+    api_key: 'x'.repeat(24),
+    secret: Buffer.alloc(32).toString('base64'),
+    passphrase: 'y'.repeat(32),
+  };
+  const request: RequestSpec = {
+    method: 'POST',
+    path: '/client_auth_token',
+    headers: {
+      'Content-Type': 'application/json',
+      ...signHeaders(credential, 'POST', '/client_auth_token', body, 0),
+    },
+    body,
+  };
+  return readyReference(server, request, async () => {
     const answer = await send(server.origin, request);
     expect(
       answer.status === 201 && typeof answer.json?.message === 'object',
       `bare node:http answered ${answer.status}`,
     );
-    return {
-      server,
-      target: { origins: [server.origin], pids: [server.process.pid], pool: () => fixedPool(request) },
-    };
-  } catch (error) {
-    await server.process.stop();
-    throw error;
-  }
+  });
 }
 
 const resource = 'https://api.bench.test';
@@ -55,25 +66,16 @@ export async function startOidcPeer(): Promise<ReferenceServer> {
     { BENCH_CLIENT_ID: 'bench', BENCH_CLIENT_SECRET: 'bench-secret', BENCH_RESOURCE: resource },
     '/.well-known/openid-configuration',
   );
-  try {
-    const request: RequestSpec = {
-      method: 'POST',
-      path: '/token',
-      headers: {
-        'Content-Type': 'application/x-www-form-urlencoded',
-        Authorization: `Basic ${Buffer.from('bench:bench-secret').toString('base64')}`,
-      },
-      body: 'grant_type=client_credentials&scope=api',
-    };
-    await checkOidcToken(server.origin, request, resource);
-    return {
-      server,
-      target: { origins: [server.origin], pids: [server.process.pid], pool: () => fixedPool(request) },
-    };
-  } catch (error) {
-    await server.process.stop();
-    throw error;
-  }
+  const request: RequestSpec = {
+    method: 'POST',
+    path: '/token',
+    headers: {
+      'Content-Type': 'application/x-www-form-urlencoded',
+      Authorization: `Basic ${Buffer.from('bench:bench-secret').toString('base64')}`,
+    },
+    body: 'grant_type=client_credentials&scope=api',
+  };
+  return readyReference(server, request, () => checkOidcToken(server.origin, request, resource));
 }
 
 export async function benchBareHttp(settings: BenchSettings): Promise<Row> {

@@ -1,9 +1,20 @@
-import { Counter, collectDefaultMetrics, Histogram, Registry } from 'prom-client';
+import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
 
-/** Prometheus metrics of one process; each instance is scraped on its own `/metrics`. */
-export function createMetrics() {
+/**
+ * Prometheus metrics of one process; each instance is scraped on its own `/metrics`. `auditPending` is read at
+ * each scrape: audit events not yet written (a backlog that grows while the database is unreachable).
+ */
+export function createMetrics(sources: { auditPending: () => number }) {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry, eventLoopMonitoringPrecision: 20 });
+  new Gauge({
+    name: 'handoff_audit_pending_events',
+    help: 'Audit events recorded and not yet written to the store (buffered or being inserted).',
+    registers: [registry],
+    collect() {
+      this.set(sources.auditPending());
+    },
+  });
   return {
     registry,
     httpRequests: new Counter({

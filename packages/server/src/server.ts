@@ -193,7 +193,7 @@ export async function openServerContext(
       rateLimiter,
       overLimit: new OverLimitMemo(clock),
       audit,
-      metrics: createMetrics(),
+      metrics: createMetrics({ auditPending: () => audit.pending }),
       logger: options.logger,
       clock,
     };

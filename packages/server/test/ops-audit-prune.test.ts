@@ -1,7 +1,9 @@
 import assert from 'node:assert/strict';
 import { randomBytes, randomUUID } from 'node:crypto';
 import { after, before, describe, test } from 'node:test';
+import pino from 'pino';
 import type { NewPartnerAccount } from '../src/admin/accounts.ts';
+import { AuditLog } from '../src/audit/audit-log.ts';
 import { auditRecord, formatAuditTable, parseSince } from '../src/cli/audit.ts';
 import { parseConfig } from '../src/config.ts';
 import { listAuditEvents } from '../src/store/audit.ts';
@@ -33,6 +35,31 @@ describe(`audit trail queries and pruning (${storeName})`, () => {
     user = await t.createUser({ partnerCode: 'AUDIT1', participantCode: 'AUDITU' });
   });
   after(() => t.close());
+
+  test('flush returns once everything recorded before it is written, even when another flush took part of it', async () => {
+    const log = new AuditLog(t.ctx.db, pino({ level: 'silent' }), {
+      flushMs: 60_000,
+      batchSize: 500,
+      maxBuffered: 1000,
+    });
+    const event = (action: string) => ({
+      at: new Date(t.clock.now),
+      surface: 'cli' as const,
+      action,
+      outcome: 'success' as const,
+    });
+    const count = async (action: string) =>
+      (await t.ctx.db.selectFrom('audit_events').select('id').where('action', '=', action).execute()).length;
+    log.record(event('flush-order-first'));
+    const first = log.flush(); // its batch is in flight…
+    log.record(event('flush-order-second')); // …when this arrives
+    await log.flush(); // the first flush's caller writes the second batch: this must still wait for it
+    assert.equal(log.pending, 0, 'nothing buffered, nothing in flight');
+    assert.equal(await count('flush-order-second'), 1);
+    await first;
+    assert.equal(await count('flush-order-first'), 1);
+    await log.close();
+  });
 
   test('--since takes ISO dates and times or an age; anything else is refused with the accepted forms', () => {
     const now = new Date('2026-11-23T12:00:00Z');

@@ -50,6 +50,19 @@ describe(`/metrics after traffic (${storeName})`, () => {
     return line === undefined ? undefined : Number(line.slice(series.length + 1));
   };
 
+  test('the audit backlog: events recorded and not yet written', async () => {
+    const scrape = async () => {
+      const text = (await t.app.inject({ method: 'GET', url: '/metrics' })).body;
+      return Number(/^handoff_audit_pending_events (\d+)$/m.exec(text)?.[1]);
+    };
+    await t.ctx.audit.flush();
+    assert.equal(await scrape(), 0);
+    t.ctx.audit.record({ at: new Date(t.clock.now), surface: 'cli', action: 'backlog-probe', outcome: 'success' });
+    assert.equal(await scrape(), 1);
+    await t.ctx.audit.flush();
+    assert.equal(await scrape(), 0);
+  });
+
   test('request counts and latency histograms by route and status', () => {
     const route = 'method="POST",route="/client_auth_token"';
     assert.equal(value(`handoff_http_requests_total{${route},status="201"}`), 2);

@@ -10,7 +10,9 @@ import type { Db } from '../store/database.ts';
 export class AuditLog {
   #buffer: AuditEvent[] = [];
   #timer: NodeJS.Timeout | undefined;
-  #flushing: Promise<void> | undefined;
+  /** The batch being inserted; resolves to false when its insert failed (the batch is back in the buffer). */
+  #flushing: Promise<boolean> | undefined;
+  #inFlight = 0;
 
   constructor(
     private readonly db: Db,
@@ -28,28 +30,42 @@ export class AuditLog {
     else this.#timer ??= setTimeout(() => void this.flush(), this.options.flushMs);
   }
 
+  /** Events recorded and not yet written: buffered, or in the batch being inserted. */
   get pending(): number {
-    return this.#buffer.length;
+    return this.#buffer.length + this.#inFlight;
   }
 
-  /** Writes everything buffered so far; concurrent callers share one flush. */
+  /**
+   * Writes everything buffered so far, batch after batch; concurrent callers share the batch in flight and return
+   * only once what they saw buffered is written (another caller's batch may hold part of it), or once an insert
+   * has failed (the batch is kept and retried on a timer, not in a loop against a database that is down).
+   */
   async flush(): Promise<void> {
     clearTimeout(this.#timer);
     this.#timer = undefined;
-    if (this.#flushing) return this.#flushing.then(() => (this.#buffer.length > 0 ? this.flush() : undefined));
-    if (this.#buffer.length === 0) return;
-    const batch = this.#buffer.splice(0, this.options.batchSize);
-    this.#flushing = insertAuditEvents(this.db, batch)
-      .catch((error: unknown) => {
-        this.#buffer.unshift(...batch);
-        this.logger.warn({ err: error, events: batch.length }, 'audit insert failed; will retry');
-        this.#timer ??= setTimeout(() => void this.flush(), 1000);
-      })
-      .finally(() => {
-        this.#flushing = undefined;
-      });
-    await this.#flushing;
-    if (this.#buffer.length > 0 && !this.#timer) await this.flush();
+    for (;;) {
+      if (this.#flushing) {
+        if (!(await this.#flushing)) return;
+        continue;
+      }
+      if (this.#buffer.length === 0) return;
+      const batch = this.#buffer.splice(0, this.options.batchSize);
+      this.#inFlight = batch.length;
+      this.#flushing = insertAuditEvents(this.db, batch)
+        .then(
+          () => true,
+          (error: unknown) => {
+            this.#buffer.unshift(...batch);
+            this.logger.warn({ err: error, events: batch.length }, 'audit insert failed; will retry');
+            this.#timer ??= setTimeout(() => void this.flush(), 1000);
+            return false;
+          },
+        )
+        .finally(() => {
+          this.#inFlight = 0;
+          this.#flushing = undefined;
+        });
+    }
   }
 
   async close(): Promise<void> {
