@@ -148,16 +148,22 @@ export async function alternate(
   seconds: number,
 ): Promise<Record<string, number[]>> {
   const rps: Record<string, number[]> = {};
+  // Pools of distinct requests sized from the fastest rate seen, with room (the machine's speed drifts).
+  const fastest = new Map(contenders.map((c) => [c.id, c.rps]));
+  const load = async (c: Contender, label: string, loadSeconds: number) => {
+    const result = await loadTogether(settings, label, c.target, loadSeconds, (fastest.get(c.id) ?? 0) * 2.5);
+    fastest.set(c.id, Math.max(fastest.get(c.id) ?? 0, result.rps / c.target.origins.length));
+    return result;
+  };
   for (const c of contenders) {
     // Warm whatever ran before: JIT, connections, caches.
-    await loadTogether(settings, `${c.id}-paired-warmup`, c.target, Math.min(2, seconds), c.rps * 1.6);
+    await load(c, `${c.id}-paired-warmup`, Math.min(2, seconds));
     rps[c.id] = [];
   }
   for (let round = 0; round < rounds; round++) {
     for (let i = 0; i < contenders.length; i++) {
       const c = contenders[(round + i) % contenders.length] as Contender;
-      const result = await loadTogether(settings, `${c.id}-paired${round}`, c.target, seconds, c.rps * 1.6);
-      (rps[c.id] as number[]).push(result.rps);
+      (rps[c.id] as number[]).push((await load(c, `${c.id}-paired${round}`, seconds)).rps);
     }
     settings.log(
       `  round ${round + 1}: ${contenders.map((c) => `${c.id} ${Math.round(rps[c.id]?.at(-1) as number)}`).join(', ')} req/s`,

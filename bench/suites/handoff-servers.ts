@@ -68,6 +68,9 @@ export async function soak(
   const segment = 15;
   const rssMb: number[] = [];
   const rates: number[] = [];
+  // Pools of distinct requests are sized from the fastest rate seen so far, with room: a server measured on a
+  // machine that was busy at that moment may run much faster in the soak, and a pool that runs out fails the run.
+  let fastest = rps;
   for (let run = 1; run <= runs; run++) {
     let requests = 0;
     let elapsed = 0;
@@ -77,8 +80,9 @@ export async function soak(
         `${label}-soak${run}`,
         target,
         Math.min(segment, seconds - done),
-        rps * 1.6,
+        fastest * 2.5,
       );
+      fastest = Math.max(fastest, result.rps / target.origins.length);
       requests += result.requests;
       elapsed += result.seconds;
     }

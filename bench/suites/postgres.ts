@@ -171,7 +171,7 @@ export async function benchPostgres(
               { id: 'handoff-login-token', target: issueTarget, rps: issueRps },
             ]);
             const redeem = await rounds([
-              { id: 'bare-pg-update', target: bare.update, rps: redeemRps * 3 },
+              { id: 'bare-pg-update', target: bare.update, rps: redeemRps * 1.5 },
               { id: 'handoff-login-with-token', target: redeemTarget, rps: redeemRps },
             ]);
             loginPaired = { ...issue, ...redeem };
