@@ -29,7 +29,7 @@ export interface Soak {
   rps: number[];
 }
 
-/** The production shape and its two references up together, loaded in turn (`alternate`). */
+/** Servers compared up together, loaded in turn (`alternate`): each one's req/s per round, by row id. */
 export interface Paired {
   rounds: number;
   seconds: number;

@@ -16,7 +16,10 @@ export interface PostgresOptions {
   soakSeconds: number;
   /** The one-setting variants of the production shape (full runs). */
   variants: boolean;
-  /** Rounds of the production shape loaded in turn with bare node:http and node-oidc-provider (0 = none). */
+  /**
+   * Rounds of servers loaded in turn (0 = none): the production shape with bare node:http and node-oidc-provider,
+   * login tokens with the bare INSERT / UPDATE server.
+   */
   pairedRounds: number;
   pairedSeconds: number;
   wanted(id: RowId): boolean;
@@ -62,8 +65,8 @@ export async function benchPostgres(
   const prefix = `bench:${randomBytes(5).toString('hex')}:`;
   const rows: Row[] = [];
   const soaks: Soak[] = [];
-  let paired: Paired | undefined;
-  let loginPaired: Record<string, number[]> | undefined;
+  // Each server's req/s per paired round, by row id.
+  let paired: Record<string, number[]> = {};
   try {
     const env: Env = {
       ...benchEnv,
@@ -101,7 +104,7 @@ export async function benchPostgres(
             soaks.push({ id: 'handoff-pg-redis', ...result });
           }
           if (options.pairedRounds > 0 && options.wanted('bare-http') && options.wanted('oidc-provider'))
-            paired = await pairedRounds(settings, options, target, measured.rps);
+            paired = { ...paired, ...(await pairedRounds(settings, options, target, measured.rps)) };
         }
 
         const issueRequests: RequestSpec[] = fixtures.users.slice(0, identifiedUsers).map((u) => ({
@@ -174,7 +177,7 @@ export async function benchPostgres(
               { id: 'bare-pg-update', target: bare.update, rps: redeemRps * 1.5 },
               { id: 'handoff-login-with-token', target: redeemTarget, rps: redeemRps },
             ]);
-            loginPaired = { ...issue, ...redeem };
+            paired = { ...paired, ...issue, ...redeem };
           } finally {
             await bare.server.process.stop();
           }
@@ -229,23 +232,24 @@ export async function benchPostgres(
         await stopServer(settings, server);
       }
     }
-    const pairedRps = { ...paired?.rps, ...loginPaired };
-    if (Object.keys(pairedRps).length === 0) return { rows, soaks };
-    return { rows, soaks, paired: { rounds: options.pairedRounds, seconds: options.pairedSeconds, rps: pairedRps } };
+    if (Object.keys(paired).length === 0) return { rows, soaks };
+    return { rows, soaks, paired: { rounds: options.pairedRounds, seconds: options.pairedSeconds, rps: paired } };
   } finally {
     await database.drop();
     await deleteRedisPrefix(options.redisUrl, prefix);
   }
 }
 
-/** node:http + one INSERT (resp. one conditional UPDATE) per request, on the same table and pool size. */
 interface BarePostgres {
   server: HandoffServer;
   insert: LoadTarget;
   update: LoadTarget;
 }
 
-/** node:http doing only the essential statement: one INSERT of a login token, or one spend (conditional UPDATE). */
+/**
+ * node:http doing only the essential statement, on the same table and pool size: one INSERT of a login token, or
+ * one spend (conditional UPDATE).
+ */
 async function startBarePostgres(databaseUrl: string, fixtures: Fixtures): Promise<BarePostgres> {
   const owner = fixtures.users[0] as Fixtures['users'][number];
   const server = await startScript(
@@ -315,12 +319,12 @@ async function pairedRounds(
   options: PostgresOptions,
   handoff: LoadTarget,
   handoffRps: number,
-): Promise<Paired> {
+): Promise<Record<string, number[]>> {
   const references: ReferenceServer[] = [];
   try {
     references.push(await startBareHttp(), await startOidcPeer());
     const [bare, peer] = references as [ReferenceServer, ReferenceServer];
-    const rps = await alternate(
+    return await alternate(
       settings,
       [
         { id: 'bare-http', target: bare.target, rps: 0 },
@@ -330,7 +334,6 @@ async function pairedRounds(
       options.pairedRounds,
       options.pairedSeconds,
     );
-    return { rounds: options.pairedRounds, seconds: options.pairedSeconds, rps };
   } finally {
     for (const reference of references) await reference.server.process.stop();
   }

@@ -18,37 +18,16 @@ export class FingerprintSet {
   }
 
   has(high: number, low: number): boolean {
-    if (high === 0 && low === 0) low = 1;
-    const slots = this.#slots;
-    for (let i = (low >>> 0) & this.#mask; ; i = (i + 1) & this.#mask) {
-      const h = slots[i * 2] as number;
-      const l = slots[i * 2 + 1] as number;
-      if (h === high >>> 0 && l === low >>> 0) return true;
-      if (h === 0 && l === 0) return false;
-    }
+    const at = probe(this.#slots, this.#mask, high >>> 0, stored(high, low));
+    return this.#slots[at] !== 0 || this.#slots[at + 1] !== 0;
   }
 
   /** Adds the fingerprint; false when it was already there. `low` picks the slot, so it must be well mixed. */
   add(high: number, low: number): boolean {
-    if (high === 0 && low === 0) low = 1;
     if ((this.#size + 1) * 2 > this.#mask + 1) this.#grow();
-    const added = this.#place(this.#slots, this.#mask, high >>> 0, low >>> 0);
+    const added = place(this.#slots, this.#mask, high >>> 0, stored(high, low));
     if (added) this.#size++;
     return added;
-  }
-
-  #place(slots: Uint32Array, mask: number, high: number, low: number): boolean {
-    for (let i = low & mask; ; i = (i + 1) & mask) {
-      const at = i * 2;
-      const h = slots[at] as number;
-      const l = slots[at + 1] as number;
-      if (h === 0 && l === 0) {
-        slots[at] = high;
-        slots[at + 1] = low;
-        return true;
-      }
-      if (h === high && l === low) return false;
-    }
   }
 
   #grow(): void {
@@ -59,7 +38,29 @@ export class FingerprintSet {
     for (let at = 0; at < old.length; at += 2) {
       const h = old[at] as number;
       const l = old[at + 1] as number;
-      if (h !== 0 || l !== 0) this.#place(this.#slots, this.#mask, h, l);
+      if (h !== 0 || l !== 0) place(this.#slots, this.#mask, h, l);
     }
   }
+}
+
+/** The low half as stored: unsigned, and never (0, 0) with a zero high half. */
+const stored = (high: number, low: number) => (high === 0 && low === 0 ? 1 : low >>> 0);
+
+/** Index of the fingerprint's slot, or of the empty slot where it would go. */
+function probe(slots: Uint32Array, mask: number, high: number, low: number): number {
+  for (let i = low & mask; ; i = (i + 1) & mask) {
+    const at = i * 2;
+    const h = slots[at] as number;
+    const l = slots[at + 1] as number;
+    if ((h === high && l === low) || (h === 0 && l === 0)) return at;
+  }
+}
+
+/** Writes the fingerprint into its slot; false when it was there already. */
+function place(slots: Uint32Array, mask: number, high: number, low: number): boolean {
+  const at = probe(slots, mask, high, low);
+  if (slots[at] !== 0 || slots[at + 1] !== 0) return false;
+  slots[at] = high;
+  slots[at + 1] = low;
+  return true;
 }
