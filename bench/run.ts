@@ -32,8 +32,9 @@ const usage = `npm run bench [-- options]
   --no-soak          skip the 2 × 60 s memory soak of a full run
   --soak-seconds N   length of each of the two soak loads (default 60)
   --paired-rounds N  rounds of the servers compared up together, loaded in turn (default 5, quick 2; 0 = none):
-                     PostgreSQL + Redis with bare node:http and node-oidc-provider, login tokens with the bare
-                     INSERT and UPDATE servers (each when all its targets are measured); the ratios checked
+                     the embedded store with bare node:http, PostgreSQL + Redis with bare node:http and
+                     node-oidc-provider, login tokens with the bare INSERT and UPDATE servers (each when all its
+                     targets are measured); the ratios checked
   --paired-seconds N length of each load in those rounds (default 5, quick 2)
   --keep             keep the scratch directory (server logs, pools) and print its path
   --generator NAME   wrk (default; installed with apt-get when missing) or autocannon
@@ -113,7 +114,7 @@ const soakSeconds = quick || values['no-soak'] ? 0 : Number(values['soak-seconds
 const pairedRounds = Number(values['paired-rounds'] ?? (quick ? 2 : 5));
 const pairedSeconds = Number(values['paired-seconds'] ?? (quick ? 2 : 5));
 const rows: Row[] = [];
-let paired: Paired | undefined;
+const paired: Paired = { rounds: pairedRounds, seconds: pairedSeconds, groups: [] };
 const soaks: Soak[] = [];
 const started = Date.now();
 // Other work on the machine moves req/s and latency: the load average before and after says how quiet it was.
@@ -136,10 +137,16 @@ try {
   if (wanted('oidc-provider')) rows.push(await step('node-oidc-provider', () => benchOidcProvider(settings)));
   if (wanted('handoff-embedded')) {
     const result = await step('Handoff embedded', () =>
-      benchEmbedded(settings, { users: quick ? 1000 : 3000, soakSeconds }),
+      benchEmbedded(settings, {
+        users: quick ? 1000 : 3000,
+        soakSeconds,
+        pairedRounds: wanted('bare-http') ? pairedRounds : 0,
+        pairedSeconds,
+      }),
     );
     rows.push(...result.rows);
     soaks.push(...result.soaks);
+    paired.groups.push(...result.paired);
   }
   const postgresRows: RowId[] = [
     'handoff-pg-redis',
@@ -166,7 +173,7 @@ try {
     );
     rows.push(...result.rows);
     soaks.push(...result.soaks);
-    paired = result.paired;
+    paired.groups.push(...result.paired);
   }
 } catch (error) {
   failed = true;
@@ -206,7 +213,7 @@ if (rows.length > 0) {
       `\nMemory soak, ${soak.id}: RSS ${soak.rssMb.map((mb) => `${Math.round(mb)} MB`).join(' → ')} after successive ${soak.seconds} s loads at ${soak.rps.map((r) => Math.round(r)).join(' / ')} req/s`,
     );
   }
-  if (paired) {
+  if (paired.groups.length > 0) {
     log(
       `\nPaired rounds: the servers compared up together, each loaded ${paired.seconds} s in turn, the order rotated every round\n`,
     );

@@ -1,6 +1,7 @@
 import { type Generator, type LoadResult, prepareLoad } from './load.ts';
 import { cpuMicros, cpuMicrosByThread, rssBytes } from './processes.ts';
 import { monotonicMicros, type TimeWindow } from './profile.ts';
+import type { RowId } from './report.ts';
 import type { RequestPool } from './requests.ts';
 
 export interface BenchSettings {
@@ -129,25 +130,31 @@ export async function measure(settings: BenchSettings, label: string, target: Lo
 }
 
 export interface Contender {
-  id: string;
+  id: RowId;
   target: LoadTarget;
   /** Requests per second it reached on its own, to size pools of distinct requests. */
   rps: number;
+}
+
+/** One server's load within a paired round. */
+export interface PairedLoad {
+  rps: number;
+  p99Ms: number;
 }
 
 /**
  * Servers up together, loaded in turn: `rounds` rounds of `seconds` each, the order rotated every round. On shared
  * cores the machine's speed drifts over minutes; loads seconds apart see the same machine, so the ratio within a
  * round is steadier than between targets measured minutes apart, and the median of the rounds resists one
- * disturbed round. Returns each server's req/s per round.
+ * disturbed round. Returns each server's loads, round by round.
  */
 export async function alternate(
   settings: BenchSettings,
   contenders: readonly Contender[],
   rounds: number,
   seconds: number,
-): Promise<Record<string, number[]>> {
-  const rps: Record<string, number[]> = {};
+): Promise<Partial<Record<RowId, PairedLoad[]>>> {
+  const loads: Partial<Record<RowId, PairedLoad[]>> = {};
   // Pools of distinct requests sized from the fastest rate seen, with room (the machine's speed drifts).
   const fastest = new Map(contenders.map((c) => [c.id, c.rps]));
   const load = async (c: Contender, label: string, loadSeconds: number) => {
@@ -158,16 +165,19 @@ export async function alternate(
   for (const c of contenders) {
     // Warm whatever ran before: JIT, connections, caches.
     await load(c, `${c.id}-paired-warmup`, Math.min(2, seconds));
-    rps[c.id] = [];
+    loads[c.id] = [];
   }
   for (let round = 0; round < rounds; round++) {
     for (let i = 0; i < contenders.length; i++) {
       const c = contenders[(round + i) % contenders.length] as Contender;
-      (rps[c.id] as number[]).push((await load(c, `${c.id}-paired${round}`, seconds)).rps);
+      const { rps, p99Ms } = await load(c, `${c.id}-paired${round}`, seconds);
+      loads[c.id]?.push({ rps, p99Ms });
     }
-    settings.log(
-      `  round ${round + 1}: ${contenders.map((c) => `${c.id} ${Math.round(rps[c.id]?.at(-1) as number)}`).join(', ')} req/s`,
-    );
+    const line = contenders.map((c) => {
+      const last = loads[c.id]?.at(-1) as PairedLoad;
+      return `${c.id} ${Math.round(last.rps)} req/s p99 ${last.p99Ms.toFixed(1)} ms`;
+    });
+    settings.log(`  round ${round + 1}: ${line.join(', ')}`);
   }
-  return rps;
+  return loads;
 }

@@ -1,15 +1,25 @@
 import path from 'node:path';
 import { benchEnv, createFixtures } from '../lib/handoff.ts';
-import { type BenchSettings, measure } from '../lib/measure.ts';
-import type { Row, Soak } from '../lib/report.ts';
+import { alternate, type BenchSettings, measure } from '../lib/measure.ts';
+import type { Paired, Row, Soak } from '../lib/report.ts';
 import { SignedRequestSource } from '../lib/requests.ts';
 import { checkClientTokens, clientTokenTarget, soak, startServer, stopServer } from './handoff-servers.ts';
+import { startBareHttp } from './reference-servers.ts';
+
+export interface EmbeddedOptions {
+  users: number;
+  /** Length of each of the two memory-soak loads (0 = none). */
+  soakSeconds: number;
+  /** Rounds of this server and bare node:http loaded in turn (0 = none). */
+  pairedRounds: number;
+  pairedSeconds: number;
+}
 
 /** The default deployment: one process, embedded PGlite in a data directory, replay guard and limits in memory. */
 export async function benchEmbedded(
   settings: BenchSettings,
-  options: { users: number; soakSeconds: number },
-): Promise<{ rows: Row[]; soaks: Soak[] }> {
+  options: EmbeddedOptions,
+): Promise<{ rows: Row[]; soaks: Soak[]; paired: Paired['groups'] }> {
   const env = { ...benchEnv, HANDOFF_DATA_DIR: path.join(settings.workDir, 'embedded-data') };
   // The embedded store admits one process at a time: fixtures first, then the server.
   const fixtures = await createFixtures(env, options.users, 0);
@@ -35,7 +45,20 @@ export async function benchEmbedded(
         ...(await soak(settings, 'handoff-embedded', target, measured.rps, options.soakSeconds)),
       });
     }
-    return { rows: [row], soaks };
+    const paired: Paired['groups'] = [];
+    if (options.pairedRounds > 0) {
+      const bare = await startBareHttp();
+      try {
+        const contenders = [
+          { id: 'bare-http', target: bare.target, rps: 0 },
+          { id: 'handoff-embedded', target, rps: measured.rps },
+        ] as const;
+        paired.push(await alternate(settings, contenders, options.pairedRounds, options.pairedSeconds));
+      } finally {
+        await bare.server.process.stop();
+      }
+    }
+    return { rows: [row], soaks, paired };
   } finally {
     await stopServer(settings, server);
   }

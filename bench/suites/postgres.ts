@@ -1,6 +1,13 @@
 import { randomBytes } from 'node:crypto';
 import { benchEnv, createFixtures, type Env, type Fixtures, type HandoffServer, startScript } from '../lib/handoff.ts';
-import { alternate, type BenchSettings, type Contender, type LoadTarget, measure } from '../lib/measure.ts';
+import {
+  alternate,
+  type BenchSettings,
+  type Contender,
+  type LoadTarget,
+  measure,
+  type PairedLoad,
+} from '../lib/measure.ts';
 import type { Paired, Row, RowId, Soak } from '../lib/report.ts';
 import { cyclingPool, fixedPool, type RequestPool, type RequestSpec, SignedRequestSource } from '../lib/requests.ts';
 import { createDatabase, deleteRedisPrefix, insertLoginTokens } from '../lib/stores.ts';
@@ -60,13 +67,13 @@ async function redemptionPool(
 export async function benchPostgres(
   settings: BenchSettings,
   options: PostgresOptions,
-): Promise<{ rows: Row[]; soaks: Soak[]; paired?: Paired }> {
+): Promise<{ rows: Row[]; soaks: Soak[]; paired: Paired['groups'] }> {
   const database = await createDatabase(options.adminUrl);
   const prefix = `bench:${randomBytes(5).toString('hex')}:`;
   const rows: Row[] = [];
   const soaks: Soak[] = [];
-  // Each server's req/s per paired round, by row id.
-  let paired: Record<string, number[]> = {};
+  // Each group of servers loaded in turn: their req/s per round, by row id.
+  const paired: Paired['groups'] = [];
   try {
     const env: Env = {
       ...benchEnv,
@@ -104,7 +111,7 @@ export async function benchPostgres(
             soaks.push({ id: 'handoff-pg-redis', ...result });
           }
           if (options.pairedRounds > 0 && options.wanted('bare-http') && options.wanted('oidc-provider'))
-            paired = { ...paired, ...(await pairedRounds(settings, options, target, measured.rps)) };
+            paired.push(await pairedRounds(settings, options, target, measured.rps));
         }
 
         const issueRequests: RequestSpec[] = fixtures.users.slice(0, identifiedUsers).map((u) => ({
@@ -177,7 +184,7 @@ export async function benchPostgres(
               { id: 'bare-pg-update', target: bare.update, rps: redeemRps * 1.5 },
               { id: 'handoff-login-with-token', target: redeemTarget, rps: redeemRps },
             ]);
-            paired = { ...paired, ...issue, ...redeem };
+            paired.push({ ...issue, ...redeem });
           } finally {
             await bare.server.process.stop();
           }
@@ -232,8 +239,7 @@ export async function benchPostgres(
         await stopServer(settings, server);
       }
     }
-    if (Object.keys(paired).length === 0) return { rows, soaks };
-    return { rows, soaks, paired: { rounds: options.pairedRounds, seconds: options.pairedSeconds, rps: paired } };
+    return { rows, soaks, paired };
   } finally {
     await database.drop();
     await deleteRedisPrefix(options.redisUrl, prefix);
@@ -319,7 +325,7 @@ async function pairedRounds(
   options: PostgresOptions,
   handoff: LoadTarget,
   handoffRps: number,
-): Promise<Record<string, number[]>> {
+): Promise<Partial<Record<RowId, PairedLoad[]>>> {
   const references: ReferenceServer[] = [];
   try {
     references.push(await startBareHttp(), await startOidcPeer());
