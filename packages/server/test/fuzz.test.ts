@@ -403,6 +403,19 @@ describe(`fuzzing the HMAC surface with signed random bodies (${storeName})`, ()
         '{"participant_code":"ALICE1","permissions":["onboarding"],"reference_id":"x\\udc00\\ud800"}',
         ['reference_id: must not contain NUL or unpaired surrogates'],
       ],
+      // Escapes in upper case, and in a field name (the walk is skipped only for a body with no such escape).
+      [
+        '{"participant_code":"ALICE1","permissions":["onboarding"],"reference_id":"\\uDBFF"}',
+        ['reference_id: must not contain NUL or unpaired surrogates'],
+      ],
+      [
+        '{"participant_code":"ALICE1","permissions":["fwc"],"deposit_details":{"a\\u0000":"x"}}',
+        [
+          'deposit_details.a\u0000: field name must not contain NUL or unpaired surrogates',
+          'deposit_details.account_label: is required',
+          'deposit_details.a\u0000: is not a known field',
+        ],
+      ],
       [
         '{"participant_code":"ALICE1","permissions":["onboarding","\\u0000"]}',
         [

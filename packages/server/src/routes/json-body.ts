@@ -8,6 +8,10 @@ const utf8 = new TextDecoder('utf-8', { fatal: true });
 // such a string would fail in the database as a 500, so it is refused here as a 400 naming the field.
 const unpairedSurrogate = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
 const unstorable = (text: string) => text.includes('\u0000') || unpairedSurrogate.test(text);
+// JSON text decoded as strict UTF-8 can only yield either through a `\u` escape (JSON refuses a raw control
+// character in a string, and UTF-8 has no surrogates): a body without one (a false match only costs the walk)
+// needs no walk, which would otherwise build a pointer string per field of every request.
+const maybeUnstorableEscape = /\\u(?:0000|[dD][89a-fA-F])/;
 
 /** One message per string (key or value) that cannot be stored; iterative, so deep nesting cannot overflow. */
 function unstorableStrings(root: unknown): string[] {
@@ -37,6 +41,7 @@ function unstorableStrings(root: unknown): string[] {
 export function readJsonBody<T>(request: FastifyRequest, validate: Validator<T>): T {
   const raw = request.rawBody;
   let value: unknown = {};
+  let escaped = false;
   if (raw && raw.length > 0) {
     const contentType = request.headers['content-type'] ?? '';
     if (!/^application\/([\w.+-]+\+)?json\s*(;|$)/i.test(contentType)) throw new HandoffError('unsupported_media_type');
@@ -51,8 +56,9 @@ export function readJsonBody<T>(request: FastifyRequest, validate: Validator<T>)
     } catch {
       throw new HandoffError('invalid_request', { details: ['body: is not valid JSON'] });
     }
+    escaped = maybeUnstorableEscape.test(text);
   }
-  const problems = unstorableStrings(value);
+  const problems = escaped ? unstorableStrings(value) : [];
   const result = validate(value);
   if (!result.ok || problems.length > 0) {
     throw new HandoffError('invalid_request', { details: [...problems, ...(result.ok ? [] : result.errors)] });
