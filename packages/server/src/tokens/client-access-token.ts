@@ -124,7 +124,8 @@ export async function issueClientAccessToken(
   }
 
   const { participant_code, email, phone_number, permissions, ...rest } = body;
-  const payload: Record<string, unknown> = { ...rest };
+  // The rest is already a fresh object of the request's other fields: it is the payload, without another copy.
+  const payload: Record<string, unknown> = rest;
   const claims: ClientTokenClaims = { platform_code: partner.platformCode, permissions: [...permissions], payload };
   if (participant) {
     claims.participant_code = participant.participantCode;
@@ -140,15 +141,15 @@ export async function issueClientAccessToken(
   const iat = Math.floor(deps.clock() / 1000);
   const exp = iat + clientTokenLifetimeSeconds(permissions, partner.settings.clientTokenTtlSeconds);
   const jti = randomJti();
-  const token = await signCompactJws(deps.keyRing.signingKey(), clientTokenType, {
-    ...claims,
-    iss: deps.config.issuer,
-    aud: deps.config.audience,
-    iat,
-    nbf: iat,
-    exp,
-    jti,
-  });
+  // Added to the same object rather than spread into a new one: the spread copy measured ~2 KB and ~5 µs more per
+  // token, serialisation included (bench/README.md, change 27).
+  claims.iss = deps.config.issuer;
+  claims.aud = deps.config.audience;
+  claims.iat = iat;
+  claims.nbf = iat;
+  claims.exp = exp;
+  claims.jti = jti;
+  const token = await signCompactJws(deps.keyRing.signingKey(), clientTokenType, claims);
   return { token, jti, expiresAt: new Date(exp * 1000), participant, ...records };
 }
 

@@ -21,16 +21,17 @@ export async function signToken(
 ): Promise<{ token: string; jti: string; expiresAt: Date }> {
   const iat = Math.floor(input.nowMs / 1000);
   const jti = randomJti();
-  const token = await signCompactJws(keyRing.signingKey(), tokenKinds[kind].typ, {
-    ...input.claims,
-    iss: input.issuer,
-    aud: tokenKinds[kind].audience,
-    sub: input.subject,
-    iat,
-    nbf: iat,
-    exp: iat + input.ttlSeconds,
-    jti,
-  });
+  // Copied and extended in place rather than spread into a new literal: the spread measured ~2 KB and ~5 µs more
+  // per token, serialisation included (bench/README.md, change 27). The claims are ours, never a request's.
+  const claims: Record<string, unknown> = Object.assign({}, input.claims);
+  claims.iss = input.issuer;
+  claims.aud = tokenKinds[kind].audience;
+  claims.sub = input.subject;
+  claims.iat = iat;
+  claims.nbf = iat;
+  claims.exp = iat + input.ttlSeconds;
+  claims.jti = jti;
+  const token = await signCompactJws(keyRing.signingKey(), tokenKinds[kind].typ, claims);
   return { token, jti, expiresAt: new Date((iat + input.ttlSeconds) * 1000) };
 }
 
