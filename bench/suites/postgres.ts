@@ -72,7 +72,7 @@ export async function benchPostgres(
   const prefix = `bench:${randomBytes(5).toString('hex')}:`;
   const rows: Row[] = [];
   const soaks: Soak[] = [];
-  // Each group of servers loaded in turn: their req/s per round, by row id.
+  // Each group of servers loaded in turn: their loads (req/s, p99) round by round, by row id.
   const paired: Paired['groups'] = [];
   try {
     const env: Env = {
