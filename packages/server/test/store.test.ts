@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { randomBytes, randomUUID } from 'node:crypto';
 import { after, before, describe, test } from 'node:test';
 import { sql } from 'kysely';
+import pg from 'pg';
 import { randomToken, sha256Hex } from '../src/crypto/random.ts';
 import { insertAuditEvents, listAuditEvents } from '../src/store/audit.ts';
 import { isTokenRevoked, ReferenceConflictError, recordIssuance, revokeToken } from '../src/store/client-tokens.ts';
@@ -43,7 +44,10 @@ import { createTestDatabase, testDatabaseUrl } from './harness.ts';
  * One conformance suite for the store modules, run on every store: embedded PGlite always, PostgreSQL when
  * HANDOFF_TEST_DATABASE_URL is set. Both must behave identically, including under concurrency.
  */
-const stores: Array<{ name: string; open(): Promise<{ handle: DatabaseHandle; drop(): Promise<void> }> }> = [
+const stores: Array<{
+  name: string;
+  open(): Promise<{ handle: DatabaseHandle; drop(): Promise<void>; url?: string }>;
+}> = [
   {
     name: 'pglite',
     open: async () => ({ handle: await openDatabase({ databaseUrl: undefined }), drop: async () => {} }),
@@ -55,7 +59,11 @@ if (testDatabaseUrl) {
     name: 'postgres',
     async open() {
       const database = await createTestDatabase(adminUrl);
-      return { handle: await openDatabase({ databaseUrl: database.url, poolSize: 20 }), drop: database.drop };
+      return {
+        handle: await openDatabase({ databaseUrl: database.url, poolSize: 20 }),
+        drop: database.drop,
+        url: database.url,
+      };
     },
   });
 }
@@ -66,6 +74,7 @@ const rejectsWithCode = (promise: Promise<unknown>, code: string) =>
 for (const store of stores) {
   describe(`store conformance (${store.name})`, () => {
     let db: Db;
+    let databaseUrl: string | undefined;
     let close: () => Promise<void>;
     const masterKey = randomBytes(32);
     const now = new Date(Date.UTC(2026, 10, 23, 12));
@@ -78,6 +87,7 @@ for (const store of stores) {
     before(async () => {
       const opened = await store.open();
       db = opened.handle.db;
+      databaseUrl = opened.url;
       close = async () => {
         await opened.handle.close();
         await opened.drop();
@@ -456,6 +466,114 @@ for (const store of stores) {
         );
         assert.equal(results.filter((r) => r.ok).length, 1);
         assert.ok(results.filter((r) => !r.ok).every((r) => !r.ok && r.reason === 'not_found'));
+      });
+
+      const refreshFor = () => ({
+        tokenHash: sha256Hex(randomToken()),
+        familyId: randomUUID(),
+        createdAt: now,
+        expiresAt: later(3600),
+      });
+      const storedRefresh = (hashes: string[]) =>
+        db
+          .selectFrom('refresh_tokens')
+          .select(['token_hash', 'participant_id'])
+          .where('token_hash', 'in', hashes)
+          .execute();
+
+      test('50 concurrent redemptions of one token, batched: one succeeds and only its refresh token is stored', async () => {
+        const tokenHash = await newToken();
+        const refreshes = Array.from({ length: 50 }, () => refreshFor());
+        const results = await Promise.all(
+          refreshes.map((refresh) =>
+            spendLoginToken(db, { tokenHash, participantId: user.uuid, partnerId: acme.id, now, refresh }),
+          ),
+        );
+        const won = results.flatMap((r, i) => (r.ok ? [refreshes[i]?.tokenHash] : []));
+        assert.equal(won.length, 1);
+        assert.ok(results.every((r) => r.ok || r.reason === 'not_found'));
+        const stored = await storedRefresh(refreshes.map((r) => r.tokenHash));
+        assert.deepEqual(stored, [{ token_hash: won[0], participant_id: user.uuid }]);
+      });
+
+      test("concurrent redemptions of many users' tokens, batched: each gets its own user and refresh token", async () => {
+        const users = await Promise.all(
+          Array.from({ length: 4 }, () => insertParticipant(db, { partnerId: acme.id, email: null })),
+        );
+        const attempts = await Promise.all(
+          Array.from({ length: 40 }, async (_, i) => {
+            const owner = users[i % users.length] as Participant;
+            // Every fifth attempt names another user: refused, and stores nothing.
+            const claimed = i % 5 === 4 ? (users[(i + 1) % users.length] as Participant) : owner;
+            return { tokenHash: await newToken(owner), owner, claimed, refresh: refreshFor() };
+          }),
+        );
+        const results = await Promise.all(
+          attempts.map((a) =>
+            spendLoginToken(db, { tokenHash: a.tokenHash, participantId: a.claimed.uuid, now, refresh: a.refresh }),
+          ),
+        );
+        results.forEach((result, i) => {
+          const a = attempts[i] as (typeof attempts)[number];
+          if (a.claimed === a.owner) {
+            assert.deepEqual(result, { ok: true, token: { participantId: a.owner.uuid, partnerId: acme.id } });
+          } else assert.deepEqual(result, { ok: false, reason: 'not_found' });
+        });
+        const stored = await storedRefresh(attempts.map((a) => a.refresh.tokenHash));
+        const expected = attempts
+          .filter((a) => a.claimed === a.owner)
+          .map((a) => ({ token_hash: a.refresh.tokenHash, participant_id: a.owner.uuid }));
+        const byHash = (x: { token_hash: string }, y: { token_hash: string }) => (x.token_hash < y.token_hash ? -1 : 1);
+        assert.deepEqual(stored.sort(byHash), expected.sort(byHash));
+      });
+
+      test('a deadlock with another transaction fails no redemption: the batch is retried one token at a time', {
+        skip: store.name === 'postgres' ? false : 'PostgreSQL only (PGlite runs one statement at a time)',
+      }, async () => {
+        const [first, second, third, fourth] = (await Promise.all(Array.from({ length: 4 }, () => newToken()))).sort();
+        const spend = (tokenHash: string | undefined) =>
+          spendLoginToken(db, {
+            tokenHash: tokenHash as string,
+            participantId: user.uuid,
+            now,
+            refresh: refreshFor(),
+          });
+        const holder = new pg.Client({ connectionString: databaseUrl });
+        const blocker = new pg.Client({ connectionString: databaseUrl });
+        await Promise.all([holder.connect(), blocker.connect()]);
+        const lock = (client: pg.Client, hash: string | undefined) =>
+          client.query('UPDATE login_tokens SET created_at = created_at WHERE token_hash = $1', [hash]);
+        try {
+          // The blocker holds the two tokens whose spends fill both statement slots; the holder holds the second
+          // of the two batched tokens and, with a long deadlock_timeout, lets the batch be the one PostgreSQL aborts.
+          await blocker.query('BEGIN');
+          await Promise.all([lock(blocker, third), lock(blocker, fourth)]);
+          await holder.query("BEGIN; SET LOCAL deadlock_timeout = '20s'");
+          await lock(holder, second);
+          const slots = [spend(third), spend(fourth)];
+          const batched = [spend(first), spend(second)];
+          await blocker.query('ROLLBACK');
+          // The batch has locked `first` and waits for `second`: the holder now waits for `first`.
+          const waiting = async () =>
+            (
+              await holder.query(
+                "SELECT count(*)::int AS n FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND query LIKE '%jsonb_to_recordset%'",
+              )
+            ).rows[0].n;
+          while ((await waiting()) === 0) await new Promise((resolve) => setTimeout(resolve, 20));
+          const holderWaits = holder.query('UPDATE login_tokens SET created_at = created_at WHERE token_hash = $1', [
+            first,
+          ]);
+          await holderWaits;
+          await holder.query('COMMIT');
+          const results = await Promise.all([...slots, ...batched]);
+          assert.deepEqual(
+            results.map((r) => r.ok),
+            [true, true, true, true],
+          );
+        } finally {
+          await Promise.allSettled([holder.end(), blocker.end()]);
+        }
       });
 
       test("a disabled partner's token is refused unspent (partner_disabled), and spendable once enabled", async () => {

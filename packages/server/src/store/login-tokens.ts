@@ -3,6 +3,7 @@ import type { Db } from './database.ts';
 import { isUuid } from './participants.ts';
 import { preparedQuery } from './prepared.ts';
 import type { Database } from './schema.ts';
+import { batchedPerDatabase } from './statement-batcher.ts';
 
 /** A user's refresh token to store with the spend (see session-tokens.ts `newRefreshToken`). */
 export interface NewRefreshToken {
@@ -20,32 +21,34 @@ export interface SpentLoginToken {
 /** Why a login token could not be spent; decides ER333 / ER334 / ER335, and ER813 for a disabled partner. */
 export type SpendFailure = 'not_found' | 'expired' | 'no_user' | 'partner_disabled';
 
-const insertByIdentifier = preparedQuery<
-  { tokenHash: string; partnerId: string; identifier: string; createdAt: Date; expiresAt: Date },
-  { participant_id: string }
->((db, param) =>
-  db
-    .insertInto('login_tokens')
-    .columns(['token_hash', 'partner_id', 'participant_id', 'created_at', 'expires_at'])
-    .expression((eb) =>
-      eb
-        .selectFrom('identifiers as i')
-        .innerJoin('participants as p', 'p.id', 'i.participant_id')
-        .select([
-          sql<string>`${param('tokenHash')}`.as('token_hash'),
-          'p.partner_id',
-          'p.id',
-          sql<Date>`${param('createdAt')}::timestamptz`.as('created_at'),
-          sql<Date>`${param('expiresAt')}::timestamptz`.as('expires_at'),
-        ])
-        .where('i.identifier', '=', param('identifier'))
-        .where('i.partner_id', '=', param('partnerId'))
-        .where('i.status', '=', 'linked')
-        .where('p.partner_id', '=', param('partnerId'))
-        .where('p.deleted_at', 'is', null),
+interface InsertByIdentifier {
+  tokenHash: string;
+  partnerId: string;
+  identifier: string;
+  createdAt: Date;
+  expiresAt: Date;
+}
+
+/**
+ * Stores many login tokens, each for the live user its partner linked to its identifier, in one statement; returns
+ * each token's user, or undefined where no such user was found and nothing was stored.
+ */
+async function insertManyByIdentifier(db: Db, items: InsertByIdentifier[]): Promise<Array<string | undefined>> {
+  const { rows } = await sql<{ token_hash: string; participant_id: string }>`
+    INSERT INTO login_tokens (token_hash, partner_id, participant_id, created_at, expires_at)
+    SELECT t."tokenHash", p.partner_id, p.id, t."createdAt", t."expiresAt"
+    FROM jsonb_to_recordset(${JSON.stringify(items)}::jsonb) AS t(
+      "tokenHash" text, "partnerId" uuid, identifier text, "createdAt" timestamptz, "expiresAt" timestamptz
     )
-    .returning('participant_id'),
-);
+    JOIN identifiers AS i ON i.identifier = t.identifier AND i.partner_id = t."partnerId" AND i.status = 'linked'
+    JOIN participants AS p ON p.id = i.participant_id AND p.partner_id = t."partnerId" AND p.deleted_at IS NULL
+    RETURNING token_hash, participant_id`.execute(db);
+  const byHash = new Map(rows.map((row) => [row.token_hash, row.participant_id]));
+  return items.map((item) => byHash.get(item.tokenHash));
+}
+
+/** Login tokens issued while two inserts are in flight go together in the next one (see `batchedSpend`). */
+const insertByIdentifier = batchedPerDatabase(insertManyByIdentifier, { maxInFlight: 2, maxBatch: 64 });
 
 /**
  * Stores a login token (by hash) for a user given by uuid, or by linked identifier: then the lookup is part of the
@@ -76,16 +79,13 @@ export async function insertLoginToken(
       .execute();
     return user.participantId;
   }
-  const row = (
-    await insertByIdentifier(db, {
-      tokenHash: input.tokenHash,
-      partnerId: input.partnerId,
-      identifier: user.identifier,
-      createdAt: input.createdAt,
-      expiresAt: input.expiresAt,
-    })
-  ).rows[0];
-  return row?.participant_id;
+  return insertByIdentifier(db, {
+    tokenHash: input.tokenHash,
+    partnerId: input.partnerId,
+    identifier: user.identifier,
+    createdAt: input.createdAt,
+    expiresAt: input.expiresAt,
+  });
 }
 
 interface SpendParams {
@@ -139,6 +139,63 @@ const spendWithRefresh = preparedQuery<
     .returning(['participant_id', 'partner_id']),
 );
 
+type SpendWithRefresh = SpendParams & {
+  refreshHash: string;
+  familyId: string;
+  refreshCreatedAt: Date;
+  refreshExpiresAt: Date;
+};
+type Spent = { participant_id: string | null; partner_id: string };
+
+/**
+ * The spend-and-store statement for many redemptions at once: the same conditions row by row, each input row
+ * joined to its own token, and a refresh token stored for each spent one; it returns the refresh hashes stored,
+ * which say which redemptions won. Two redemptions of one token in one batch join one target row, which
+ * PostgreSQL updates once, with one of them: the other finds it spent. Rows come sorted by token hash, so two
+ * batches lock the tokens they share in the same order.
+ */
+async function spendManyWithRefresh(db: Db, items: SpendWithRefresh[]): Promise<Array<Spent | undefined>> {
+  const rows = JSON.stringify([...items].sort((a, b) => (a.tokenHash < b.tokenHash ? -1 : 1)));
+  const { rows: stored } = await sql<Spent & { token_hash: string }>`
+    WITH input AS (
+      SELECT * FROM jsonb_to_recordset(${rows}::jsonb) AS i(
+        "tokenHash" text, "participantId" uuid, "partnerId" uuid, "now" timestamptz,
+        "refreshHash" text, "familyId" uuid, "refreshCreatedAt" timestamptz, "refreshExpiresAt" timestamptz
+      )
+    ), spent AS (
+      UPDATE login_tokens AS t SET used_at = i.now
+      FROM input AS i, participants AS p, partners AS pa
+      WHERE t.token_hash = i."tokenHash" AND t.participant_id = i."participantId"
+        AND t.partner_id = coalesce(i."partnerId", t.partner_id)
+        AND t.used_at IS NULL AND t.expires_at > i.now
+        AND p.id = t.participant_id AND p.deleted_at IS NULL
+        AND pa.id = t.partner_id AND pa.status = 'active'
+      RETURNING t.participant_id, t.partner_id, i."refreshHash", i."familyId", i."refreshCreatedAt",
+        i."refreshExpiresAt"
+    )
+    INSERT INTO refresh_tokens (token_hash, family_id, subject, partner_id, participant_id, created_at, expires_at)
+    SELECT "refreshHash", "familyId", 'user', partner_id, participant_id, "refreshCreatedAt", "refreshExpiresAt"
+    FROM spent
+    RETURNING participant_id, partner_id, token_hash`.execute(db);
+  const byRefresh = new Map(stored.map((row) => [row.token_hash, row]));
+  return items.map((item) => byRefresh.get(item.refreshHash));
+}
+
+/**
+ * Redemptions that arrive while two spend statements are in flight go together in the next one: one round trip
+ * and one commit for the batch instead of one each (bench/README.md, change 28). A deadlock, which only concurrent
+ * redemptions of the same tokens on several instances could cause, is retried one redemption at a time:
+ * single-row spends cannot deadlock.
+ */
+const batchedSpend = batchedPerDatabase<Db, SpendWithRefresh, Spent | undefined>(
+  (db, items) =>
+    spendManyWithRefresh(db, items).catch(async (error: unknown) => {
+      if ((error as { code?: unknown }).code !== '40P01') throw error;
+      return Promise.all(items.map(async (one) => (await spendWithRefresh(db, one)).rows[0]));
+    }),
+  { maxInFlight: 2, maxBatch: 64 },
+);
+
 /**
  * Spends a login token in ONE conditional statement: unused, unexpired, bound to this user (and partner, when
  * given), user not deleted. Concurrent spends of one token, on any number of instances, see exactly one success.
@@ -157,15 +214,13 @@ export async function spendLoginToken(
     now: input.now,
   };
   const spent = input.refresh
-    ? (
-        await spendWithRefresh(db, {
-          ...params,
-          refreshHash: input.refresh.tokenHash,
-          familyId: input.refresh.familyId,
-          refreshCreatedAt: input.refresh.createdAt,
-          refreshExpiresAt: input.refresh.expiresAt,
-        })
-      ).rows[0]
+    ? await batchedSpend(db, {
+        ...params,
+        refreshHash: input.refresh.tokenHash,
+        familyId: input.refresh.familyId,
+        refreshCreatedAt: input.refresh.createdAt,
+        refreshExpiresAt: input.refresh.expiresAt,
+      })
     : (await spendOnly(db, params)).rows[0];
   if (spent?.participant_id) {
     return { ok: true, token: { participantId: spent.participant_id, partnerId: spent.partner_id } };
