@@ -183,8 +183,8 @@ async function spendManyWithRefresh(db: Db, items: SpendWithRefresh[]): Promise<
 
 /**
  * Redemptions that arrive while two spend statements are in flight go together in the next one: one round trip
- * and one commit for the batch instead of one each (bench/README.md, change 28). A deadlock, which only concurrent
- * redemptions of the same tokens on several instances could cause, is retried one redemption at a time:
+ * and one commit for the batch instead of one each (bench/README.md, change 28). Batches lock the tokens they share
+ * in one order, so a deadlock needs another kind of transaction; it is retried one redemption at a time, and
  * single-row spends cannot deadlock.
  */
 const batchedSpend = batchedPerDatabase<Db, SpendWithRefresh, Spent | undefined>(
