@@ -155,7 +155,9 @@ type Spent = { participant_id: string | null; partner_id: string };
  * batches lock the tokens they share in the same order.
  */
 async function spendManyWithRefresh(db: Db, items: SpendWithRefresh[]): Promise<Array<Spent | undefined>> {
-  const rows = JSON.stringify([...items].sort((a, b) => (a.tokenHash < b.tokenHash ? -1 : 1)));
+  const rows = JSON.stringify(
+    [...items].sort((a, b) => (a.tokenHash < b.tokenHash ? -1 : a.tokenHash > b.tokenHash ? 1 : 0)),
+  );
   const { rows: stored } = await sql<Spent & { token_hash: string }>`
     WITH input AS (
       SELECT * FROM jsonb_to_recordset(${rows}::jsonb) AS i(
