@@ -13,6 +13,7 @@ import {
   type RowId,
   renderChecks,
   renderPaired,
+  renderScheduling,
   renderTable,
   type Soak,
 } from './lib/report.ts';
@@ -208,6 +209,8 @@ if (rows.length > 0) {
   );
   log('');
   log(renderTable(rows));
+  log("\nScheduling of each server's main thread over its measured run (/proc/<pid>/task/<pid>/schedstat):\n");
+  log(renderScheduling(rows));
   for (const soak of soaks) {
     log(
       `\nMemory soak, ${soak.id}: RSS ${soak.rssMb.map((mb) => `${Math.round(mb)} MB`).join(' → ')} after successive ${soak.seconds} s loads at ${soak.rps.map((r) => Math.round(r)).join(' / ')} req/s`,

@@ -5,8 +5,9 @@ import { freePort, type Started, startProcess, waitForHttp } from './processes.t
 
 export const repoRoot = path.resolve(import.meta.dirname, '../..');
 // BENCH_HANDOFF_ROOT: another checkout's server to measure with this bench (before/after comparisons).
-const serverRoot = path.resolve(process.env.BENCH_HANDOFF_ROOT ?? repoRoot);
-const cliPath = path.join(serverRoot, 'packages/server/bin/handoff.mjs');
+export const serverRoot = path.resolve(process.env.BENCH_HANDOFF_ROOT ?? repoRoot);
+const cliOf = (root: string) => path.join(root, 'packages/server/bin/handoff.mjs');
+const cliPath = cliOf(serverRoot);
 const seedPath = path.join(serverRoot, 'bench/fixtures/seed-users.ts');
 
 export type Env = Record<string, string | undefined>;
@@ -15,10 +16,10 @@ export type Env = Record<string, string | undefined>;
  * Builds the server as `npm start` runs it (dist/handoff.mjs, which the `handoff` binary prefers when fresh), so
  * the bench measures the build and not the sources through tsx. A checkout without the build script is run as is.
  */
-export function buildHandoff(): void {
-  const script = path.join(serverRoot, 'scripts/build.mjs');
+export function buildHandoff(root = serverRoot): void {
+  const script = path.join(root, 'scripts/build.mjs');
   if (!existsSync(script)) return;
-  const result = spawnSync(process.execPath, [script], { cwd: serverRoot, encoding: 'utf8' });
+  const result = spawnSync(process.execPath, [script], { cwd: root, encoding: 'utf8' });
   if (result.status !== 0) throw new Error(`building the server failed: ${result.stderr || result.error}`);
 }
 
@@ -104,15 +105,19 @@ export interface HandoffServer {
   process: Started;
 }
 
-/** `handoff serve` on a free loopback port, its log lines to `logFile`; with `cpuProfileDir`, under `--cpu-prof`. */
+/**
+ * `handoff serve` on a free loopback port, its log lines to `logFile`; with `cpuProfileDir`, under `--cpu-prof`;
+ * the server of the checkout at `root` (default: `BENCH_HANDOFF_ROOT`, else this one).
+ */
 export async function startHandoff(
   name: string,
   env: Env,
-  options: { logFile: string; cpuProfileDir?: string | undefined },
+  options: { logFile: string; cpuProfileDir?: string | undefined; root?: string },
 ): Promise<HandoffServer> {
   const port = await freePort();
   const nodeArgs = options.cpuProfileDir ? ['--cpu-prof', `--cpu-prof-dir=${options.cpuProfileDir}`] : [];
-  const server = startProcess(name, process.execPath, [...nodeArgs, cliPath, 'serve'], {
+  const cli = options.root === undefined ? cliPath : cliOf(options.root);
+  const server = startProcess(name, process.execPath, [...nodeArgs, cli, 'serve'], {
     env: { ...env, PORT: String(port) },
     cwd: repoRoot,
     stdout: { file: options.logFile },

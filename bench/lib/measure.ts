@@ -1,5 +1,5 @@
 import { type Generator, type LoadResult, prepareLoad } from './load.ts';
-import { cpuMicros, cpuMicrosByThread, rssBytes } from './processes.ts';
+import { cpuMicros, cpuMicrosByThread, mainThreadSchedule, rssBytes } from './processes.ts';
 import { monotonicMicros, type TimeWindow } from './profile.ts';
 import type { RowId } from './report.ts';
 import type { RequestPool } from './requests.ts';
@@ -40,6 +40,11 @@ export interface Measurement {
   cpuMicrosPerRequest: number;
   /** The same CPU split by kind of thread (main, libuv pool, V8 workers…), µs per request. */
   cpuByThread: Record<string, number>;
+  /**
+   * The event loops' time over the run (the instances' average): share of wall time on a CPU, share waiting on the
+   * run queue for one, and preemptions per request.
+   */
+  eventLoop: { running: number; waiting: number; preemptionsPerRequest: number };
   rssMb: number;
 }
 
@@ -85,6 +90,8 @@ export async function loadTogether(
   };
 }
 
+const percent = (share: number) => `${Math.round(share * 100)}%`;
+
 /**
  * Warm-up (JIT, pools, caches), then the measured run: throughput and latency from the load generator, CPU time
  * per request and memory from /proc for the server processes only.
@@ -95,10 +102,21 @@ export async function measure(settings: BenchSettings, label: string, target: Lo
   // short warm-up (a pool that runs out fails the run).
   const expected = Math.max(10_000, (warm.rps / target.origins.length) * 4);
   const threadsBefore = target.pids.map(cpuMicrosByThread);
+  const scheduleBefore = target.pids.map(mainThreadSchedule);
   const cpuBefore = target.pids.reduce((n, pid) => n + cpuMicros(pid), 0);
   const fromUs = monotonicMicros();
   const result = await loadTogether(settings, label, target, settings.measureSeconds, expected);
-  settings.windows.push({ label, pids: target.pids, fromUs, toUs: monotonicMicros() });
+  const toUs = monotonicMicros();
+  settings.windows.push({ label, pids: target.pids, fromUs, toUs });
+  const eventLoop = { running: 0, waiting: 0, preemptionsPerRequest: 0 };
+  target.pids.forEach((pid, i) => {
+    const before = scheduleBefore[i] as ReturnType<typeof mainThreadSchedule>;
+    const after = mainThreadSchedule(pid);
+    const wallNs = (toUs - fromUs) * 1000 * target.pids.length;
+    eventLoop.running += (after.runNs - before.runNs) / wallNs;
+    eventLoop.waiting += (after.waitNs - before.waitNs) / wallNs;
+    eventLoop.preemptionsPerRequest += (after.preempted - before.preempted) / result.requests;
+  });
   const cpuAfter = target.pids.reduce((n, pid) => n + cpuMicros(pid), 0);
   const cpuByThread: Record<string, number> = {};
   target.pids.forEach((pid, i) => {
@@ -115,7 +133,8 @@ export async function measure(settings: BenchSettings, label: string, target: Lo
     .join(', ');
   settings.log(
     `  ${label}: ${Math.round(result.rps)} req/s, p50 ${result.p50Ms.toFixed(2)} ms, p99 ${result.p99Ms.toFixed(2)} ms, ` +
-      `CPU ${Math.round(perRequest)} µs/req (${split})`,
+      `CPU ${Math.round(perRequest)} µs/req (${split}); event loop on a CPU ${percent(eventLoop.running)}, ` +
+      `waiting for one ${percent(eventLoop.waiting)}, preempted ${eventLoop.preemptionsPerRequest.toFixed(2)}×/req`,
   );
   return {
     requests: result.requests,
@@ -125,12 +144,13 @@ export async function measure(settings: BenchSettings, label: string, target: Lo
     p99Ms: result.p99Ms,
     cpuMicrosPerRequest: perRequest,
     cpuByThread,
+    eventLoop,
     rssMb: target.pids.reduce((n, pid) => n + rssBytes(pid), 0) / 2 ** 20,
   };
 }
 
-export interface Contender {
-  id: RowId;
+export interface Contender<Id extends string = RowId> {
+  id: Id;
   target: LoadTarget;
   /** Requests per second it reached on its own, to size pools of distinct requests. */
   rps: number;
@@ -140,6 +160,8 @@ export interface Contender {
 export interface PairedLoad {
   rps: number;
   p99Ms: number;
+  /** The server processes' CPU time over the load, µs per request. */
+  cpuMicrosPerRequest: number;
 }
 
 /**
@@ -148,19 +170,21 @@ export interface PairedLoad {
  * round is steadier than between targets measured minutes apart, and the median of the rounds resists one
  * disturbed round. Returns each server's loads, round by round.
  */
-export async function alternate(
+export async function alternate<Id extends string>(
   settings: BenchSettings,
-  contenders: readonly Contender[],
+  contenders: readonly Contender<Id>[],
   rounds: number,
   seconds: number,
-): Promise<Partial<Record<RowId, PairedLoad[]>>> {
-  const loads: Partial<Record<RowId, PairedLoad[]>> = {};
+): Promise<Partial<Record<Id, PairedLoad[]>>> {
+  const loads: Partial<Record<Id, PairedLoad[]>> = {};
   // Pools of distinct requests sized from the fastest rate seen, with room (the machine's speed drifts).
   const fastest = new Map(contenders.map((c) => [c.id, c.rps]));
-  const load = async (c: Contender, label: string, loadSeconds: number) => {
+  const cpu = (c: Contender<Id>) => c.target.pids.reduce((n, pid) => n + cpuMicros(pid), 0);
+  const load = async (c: Contender<Id>, label: string, loadSeconds: number): Promise<PairedLoad> => {
+    const before = cpu(c);
     const result = await loadTogether(settings, label, c.target, loadSeconds, (fastest.get(c.id) ?? 0) * 2.5);
     fastest.set(c.id, Math.max(fastest.get(c.id) ?? 0, result.rps / c.target.origins.length));
-    return result;
+    return { rps: result.rps, p99Ms: result.p99Ms, cpuMicrosPerRequest: (cpu(c) - before) / result.requests };
   };
   for (const c of contenders) {
     // Warm whatever ran before: JIT, connections, caches.
@@ -169,13 +193,12 @@ export async function alternate(
   }
   for (let round = 0; round < rounds; round++) {
     for (let i = 0; i < contenders.length; i++) {
-      const c = contenders[(round + i) % contenders.length] as Contender;
-      const { rps, p99Ms } = await load(c, `${c.id}-paired${round}`, seconds);
-      loads[c.id]?.push({ rps, p99Ms });
+      const c = contenders[(round + i) % contenders.length] as Contender<Id>;
+      loads[c.id]?.push(await load(c, `${c.id}-paired${round}`, seconds));
     }
     const line = contenders.map((c) => {
       const last = loads[c.id]?.at(-1) as PairedLoad;
-      return `${c.id} ${Math.round(last.rps)} req/s p99 ${last.p99Ms.toFixed(1)} ms`;
+      return `${c.id} ${Math.round(last.rps)} req/s p99 ${last.p99Ms.toFixed(1)} ms ${Math.round(last.cpuMicrosPerRequest)} µs`;
     });
     settings.log(`  round ${round + 1}: ${line.join(', ')}`);
   }

@@ -167,3 +167,15 @@ export function rssBytes(pid: number): number {
   const kb = /VmRSS:\s+(\d+)\s+kB/.exec(status)?.[1];
   return kb ? Number(kb) * 1024 : Number.NaN;
 }
+
+/**
+ * The main thread's scheduling from the kernel: nanoseconds on a CPU and waiting on the run queue (ready to run, no
+ * CPU free), and how many times it was preempted. On cores shared with the load generator, Redis, PostgreSQL and
+ * the server's own helper threads, an event loop can be ready all the time and still run only part of it.
+ */
+export function mainThreadSchedule(pid: number): { runNs: number; waitNs: number; preempted: number } {
+  const [runNs = 0, waitNs = 0] = readFileSync(`/proc/${pid}/task/${pid}/schedstat`, 'utf8').split(' ').map(Number);
+  const status = readFileSync(`/proc/${pid}/task/${pid}/status`, 'utf8');
+  const preempted = Number(/nonvoluntary_ctxt_switches:\s+(\d+)/.exec(status)?.[1] ?? 0);
+  return { runNs, waitNs, preempted };
+}

@@ -40,7 +40,7 @@ export interface Paired {
   groups: Array<Partial<Record<RowId, PairedLoad[]>>>;
 }
 
-const median = (values: readonly number[]) => {
+export const median = (values: readonly number[]) => {
   const sorted = [...values].sort((a, b) => a - b);
   const mid = sorted.length >> 1;
   return sorted.length % 2 ? (sorted[mid] as number) : ((sorted[mid - 1] as number) + (sorted[mid] as number)) / 2;
@@ -148,6 +148,24 @@ export function renderTable(rows: readonly Row[]): string {
     lines.push(
       `| ${row.label} | ${Math.round(row.rps).toLocaleString('en-US')} | ${fixed(row.p50Ms, 2)} | ${fixed(row.p99Ms, 2)} | ${Math.round(row.cpuMicrosPerRequest)} | ${Math.round(row.rssMb)} | ${bare ? fixed(row.rps / bare.rps, 3) : '–'} | ${other ? `${fixed(row.rps / other.rps, 2)}× ${other.label}` : ''} |`,
     );
+  }
+  return lines.join('\n');
+}
+
+/**
+ * Each server's main thread (its event loop) during the measured run, from the kernel's scheduler statistics: on
+ * a CPU + waiting for one ≈ 100% means the event loop always had work, and the waiting share is what the other
+ * processes and threads on the same cores took from it.
+ */
+export function renderScheduling(rows: readonly Row[]): string {
+  const share = (x: number) => `${Math.round(x * 100)}%`;
+  const lines = [
+    '| target | event loop on a CPU | waiting for a CPU | preempted per request |',
+    '|---|---:|---:|---:|',
+  ];
+  for (const row of rows) {
+    const { running, waiting, preemptionsPerRequest } = row.eventLoop;
+    lines.push(`| ${row.label} | ${share(running)} | ${share(waiting)} | ${fixed(preemptionsPerRequest, 2)} |`);
   }
   return lines.join('\n');
 }

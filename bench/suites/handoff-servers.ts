@@ -10,12 +10,13 @@ import { checkClientAuthToken } from '../lib/verify.ts';
 const safeName = (name: string) => name.replace(/[^A-Za-z0-9]+/g, '-');
 
 /** Starts `handoff serve`, under the CPU profiler when the run asked for profiles. */
-export function startServer(settings: BenchSettings, name: string, env: Env): Promise<HandoffServer> {
+export function startServer(settings: BenchSettings, name: string, env: Env, root?: string): Promise<HandoffServer> {
   const profileDir = settings.profileDir ? path.join(settings.profileDir, safeName(name)) : undefined;
   if (profileDir) mkdirSync(profileDir, { recursive: true });
   return startHandoff(name, env, {
     logFile: path.join(settings.workDir, `${safeName(name)}.log`),
     cpuProfileDir: profileDir,
+    ...(root === undefined ? {} : { root }),
   });
 }
 

@@ -33,10 +33,10 @@ export interface PostgresOptions {
 }
 
 /** Users with a linked identifier, for the partner API's `User-Identifier` authentication. */
-const identifiedUsers = 50;
+export const identifiedUsers = 50;
 
 /** Distinct unspent login tokens, redeemed once each: `POST path` with `{"uuid","token"}`. */
-async function redemptionPool(
+export async function redemptionPool(
   databaseUrl: string,
   fixtures: Fixtures,
   path: string,
