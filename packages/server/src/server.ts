@@ -126,8 +126,9 @@ export async function openServerContext(
         // Fail fast while disconnected instead of queueing requests behind a dead connection.
         enableOfflineQueue: false,
         retryStrategy: (times) => Math.min(times * 100, 1000),
-        // Commands issued in one turn of the event loop (many concurrent requests) share one write and one read.
-        enableAutoPipelining: true,
+        // The hot paths' commands of one turn of the event loop share one write through holdWritesForTurn
+        // (cache/redis-writes.ts) instead: ioredis's pipelines cost more in garbage collection.
+        enableAutoPipelining: false,
       });
       client.on('error', () => {});
       await client.connect();

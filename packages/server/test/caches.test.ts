@@ -246,6 +246,43 @@ describe('redisReplayGuard', { skip: testRedisUrl ? false : 'needs HANDOFF_TEST_
     }
   });
 
+  test('the admissions of one turn of the event loop leave in one write, and each gets its own answer', async () => {
+    const redis = new Redis(testRedisUrl as string, { enableAutoPipelining: false });
+    const prefix = `handoff-test-${randomUUID()}:`;
+    try {
+      await redis.ping();
+      const guard = redisReplayGuard(redis, prefix, Date.now);
+      await guard.admit('warm', Date.now() + 61_000, []); // loads the script on this connection
+      type Write = (...args: unknown[]) => unknown;
+      const socket = redis.stream as unknown as { _write: Write; _writev: Write };
+      const writes: number[] = [];
+      const { _write, _writev } = socket;
+      socket._write = function (...args: unknown[]) {
+        writes.push(1);
+        return _write.apply(this, args);
+      };
+      socket._writev = function (...args: unknown[]) {
+        writes.push((args[0] as unknown[]).length);
+        return _writev.apply(this, args);
+      };
+      const keys = Array.from({ length: 20 }, (_, i) => `k${i % 10}`);
+      const counters = [{ key: 'partner:p', limit: 15, windowMs: 60_000 }];
+      const answers = await Promise.all(keys.map((key) => guard.admit(key, Date.now() + 61_000, counters)));
+      assert.deepEqual(writes, [20], 'one writev carrying the 20 commands');
+      assert.deepEqual(
+        answers.map((a) => a.fresh),
+        keys.map((_, i) => i < 10),
+      );
+      assert.ok(answers.every((a) => a.retryAfterSeconds === undefined));
+      const counter = `${prefix}rate:${rateWindow('partner:p', 60_000, Date.now()).id}`;
+      assert.equal(Number(await redis.get(counter)), 10, 'the ten fresh requests counted, the replays not');
+    } finally {
+      const keys = await redis.keys(`${prefix}*`);
+      if (keys.length > 0) await redis.del(...keys);
+      redis.disconnect();
+    }
+  });
+
   test('a Redis failure fails every admission closed', async () => {
     // Nothing listens on port 1: the connection is refused.
     const redis = new Redis('redis://127.0.0.1:1', {

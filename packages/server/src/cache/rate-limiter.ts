@@ -1,5 +1,6 @@
 import type { Redis } from 'ioredis';
 import { DependencyError } from '../errors/catalogue.ts';
+import { holdWritesForTurn } from './redis-writes.ts';
 
 export interface RateLimitResult {
   allowed: boolean;
@@ -58,7 +59,7 @@ export function memoryRateLimiter(clock: () => number): RateLimiter {
 
 /**
  * The window's counter, incremented, with its expiry set when the window's first hit creates it: one Redis
- * command (a MULTI of INCR + PEXPIRE is four), so it also joins the client's automatic pipeline.
+ * command (a MULTI of INCR + PEXPIRE is four), written with the other commands of its turn.
  */
 const hitScript = `
 local count = redis.call('INCR', KEYS[1])
@@ -74,6 +75,7 @@ export function redisRateLimiter(redis: Redis, prefix: string, clock: () => numb
   return {
     async hit(key, limit, windowMs) {
       const window = rateWindow(key, windowMs, clock());
+      holdWritesForTurn(redis);
       try {
         const count = await client.handoffRateHit(`${prefix}rate:${window.id}`, window.ttlMs);
         return { allowed: count <= limit, retryAfterSeconds: window.retryAfterSeconds };

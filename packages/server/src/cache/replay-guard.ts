@@ -3,6 +3,7 @@ import type { Redis } from 'ioredis';
 import { DependencyError, HandoffError } from '../errors/catalogue.ts';
 import { FingerprintSet } from './fingerprint-set.ts';
 import { type RateLimiter, rateWindow } from './rate-limiter.ts';
+import { holdWritesForTurn } from './redis-writes.ts';
 
 /** One fixed-window counter to count a hit against once the request is admitted (`limit` ≤ 0: not counted). */
 export interface AdmissionCounter {
@@ -128,6 +129,7 @@ export function redisReplayGuard(redis: Redis, prefix: string, clock: () => numb
       const counted = counters.filter((c) => c.limit > 0);
       const windows = counted.map((c) => rateWindow(c.key, c.windowMs, now));
       let answer: number[];
+      holdWritesForTurn(redis);
       try {
         answer = await client.handoffAdmit(
           1 + counted.length,
