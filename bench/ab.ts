@@ -63,6 +63,17 @@ const sides = [
 ] as const;
 const rounds = Number(values.rounds);
 const seconds = Number(values.seconds);
+const connections = Number(values.connections);
+for (const [name, value] of [
+  ['--rounds', rounds],
+  ['--seconds', seconds],
+  ['--connections', connections],
+] as const) {
+  if (!Number.isInteger(value) || value < 1) {
+    console.error(`${name} takes a whole number of at least 1\n\n${usage}`);
+    process.exit(1);
+  }
+}
 
 process.once('exit', killAllNow);
 for (const signal of ['SIGINT', 'SIGTERM'] as const) process.once(signal, () => process.exit(130));
@@ -75,15 +86,14 @@ const settings: BenchSettings = {
   quick: false,
   warmupSeconds: 2,
   measureSeconds: seconds,
-  connections: Number(values.connections),
+  connections,
+  // Pools of distinct requests are sized from this guess at first (×2.5), then from the fastest rate seen.
   rateGuess: 8_000,
   profileDir: undefined,
   profiles: [],
   windows: [],
   log,
 };
-// Pools of distinct requests are sized from this guess at first (×2.5), then from the fastest rate seen.
-const rateGuess = 8_000;
 
 /**
  * A fresh PostgreSQL database and Redis prefix with fixtures. Shared by both servers unless `--own-store`; a shared
@@ -128,7 +138,7 @@ async function setUp(cleanup: Array<() => Promise<unknown>>): Promise<Contender<
       const server = await startServer(settings, `ab-${side.id}`, env, side.root);
       cleanup.push(() => stopServer(settings, server));
       await checkClientTokens(server, source, fixtures);
-      contenders.push({ id: side.id, target: clientTokenTarget([server], source), rps: rateGuess });
+      contenders.push({ id: side.id, target: clientTokenTarget([server], source), rps: settings.rateGuess });
     }
     return contenders;
   }
@@ -158,7 +168,7 @@ async function setUp(cleanup: Array<() => Promise<unknown>>): Promise<Contender<
     } else {
       target = clientTokenTarget([server], source);
     }
-    contenders.push({ id: side.id, target, rps: values.target === 'login-token' ? 0 : rateGuess / 2 });
+    contenders.push({ id: side.id, target, rps: values.target === 'login-token' ? 0 : settings.rateGuess });
   }
   return contenders;
 }
