@@ -55,6 +55,8 @@ export async function loadTogether(
   target: LoadTarget,
   seconds: number,
   rpsPerInstance: number,
+  /** Called once every pool is written, just before the generators start: the load's own window begins here. */
+  onStart?: () => void,
 ): Promise<LoadResult> {
   const count = target.origins.length;
   const prepared = [];
@@ -70,6 +72,7 @@ export async function loadTogether(
       }),
     );
   }
+  onStart?.();
   const results = await Promise.all(prepared.map((p) => p.run()));
   const problems: string[] = [];
   for (const [i, r] of results.entries()) {
@@ -101,18 +104,26 @@ export async function measure(settings: BenchSettings, label: string, target: Lo
   // Distinct-request pools are sized from the warm-up rate, with room for a server that was still cold during a
   // short warm-up (a pool that runs out fails the run).
   const expected = Math.max(10_000, (warm.rps / target.origins.length) * 4);
-  const threadsBefore = target.pids.map(cpuMicrosByThread);
-  const scheduleBefore = target.pids.map(mainThreadSchedule);
-  const cpuBefore = target.pids.reduce((n, pid) => n + cpuMicros(pid), 0);
-  const fromUs = monotonicMicros();
-  const result = await loadTogether(settings, label, target, settings.measureSeconds, expected);
+  // Read when the generators start, not before the pools are written (seconds for a large pool).
+  let threadsBefore: Map<string, number>[] = [];
+  let scheduleBefore: ReturnType<typeof mainThreadSchedule>[] = [];
+  let cpuBefore = 0;
+  let fromUs = 0;
+  const result = await loadTogether(settings, label, target, settings.measureSeconds, expected, () => {
+    threadsBefore = target.pids.map(cpuMicrosByThread);
+    scheduleBefore = target.pids.map(mainThreadSchedule);
+    cpuBefore = target.pids.reduce((n, pid) => n + cpuMicros(pid), 0);
+    fromUs = monotonicMicros();
+  });
   const toUs = monotonicMicros();
   settings.windows.push({ label, pids: target.pids, fromUs, toUs });
   const eventLoop = { running: 0, waiting: 0, preemptionsPerRequest: 0 };
   target.pids.forEach((pid, i) => {
     const before = scheduleBefore[i] as ReturnType<typeof mainThreadSchedule>;
     const after = mainThreadSchedule(pid);
-    const wallNs = (toUs - fromUs) * 1000 * target.pids.length;
+    // Over the generator's own measured duration: wrk first reads its pool (seconds for a large one) while the
+    // server waits, and the server does nothing else meanwhile.
+    const wallNs = result.seconds * 1e9 * target.pids.length;
     eventLoop.running += (after.runNs - before.runNs) / wallNs;
     eventLoop.waiting += (after.waitNs - before.waitNs) / wallNs;
     eventLoop.preemptionsPerRequest += (after.preempted - before.preempted) / result.requests;
@@ -181,8 +192,11 @@ export async function alternate<Id extends string>(
   const fastest = new Map(contenders.map((c) => [c.id, c.rps]));
   const cpu = (c: Contender<Id>) => c.target.pids.reduce((n, pid) => n + cpuMicros(pid), 0);
   const load = async (c: Contender<Id>, label: string, loadSeconds: number): Promise<PairedLoad> => {
-    const before = cpu(c);
-    const result = await loadTogether(settings, label, c.target, loadSeconds, (fastest.get(c.id) ?? 0) * 2.5);
+    let before = 0;
+    const rate = (fastest.get(c.id) ?? 0) * 2.5;
+    const result = await loadTogether(settings, label, c.target, loadSeconds, rate, () => {
+      before = cpu(c);
+    });
     fastest.set(c.id, Math.max(fastest.get(c.id) ?? 0, result.rps / c.target.origins.length));
     return { rps: result.rps, p99Ms: result.p99Ms, cpuMicrosPerRequest: (cpu(c) - before) / result.requests };
   };
