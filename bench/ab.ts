@@ -2,7 +2,6 @@
 // loaded in turn, round after round, so both see the same machine. Prints each round and the median ratio B / A
 // of req/s and of CPU per request. A change worth a few percent cannot be seen by comparing whole runs minutes apart
 // on a shared machine (±20% between identical runs); loads seconds apart, many rounds, can.
-import { randomBytes } from 'node:crypto';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -13,9 +12,9 @@ import { alternate, type BenchSettings, type Contender, type LoadTarget, type Pa
 import { killAllNow, stopAll } from './lib/processes.ts';
 import { median } from './lib/report.ts';
 import { cyclingPool, SignedRequestSource } from './lib/requests.ts';
-import { createDatabase, deleteRedisPrefix } from './lib/stores.ts';
+import { benchDatabaseUrl, benchRedisUrl } from './lib/stores.ts';
 import { checkClientTokens, clientTokenTarget, startServer, stopServer } from './suites/handoff-servers.ts';
-import { identifiedUsers, redemptionPool } from './suites/postgres.ts';
+import { loginTokenRequests, openProductionStore, redemptionPool } from './suites/postgres.ts';
 
 const usage = `npm run bench:ab -- [options]
   --a DIR            checkout of server A (default: this one, or BENCH_HANDOFF_ROOT)
@@ -53,7 +52,10 @@ const parseEnv = (pairs: string[]): Env =>
   Object.fromEntries(
     pairs.map((pair) => {
       const at = pair.indexOf('=');
-      if (at < 1) throw new Error(`--env-a / --env-b take KEY=VALUE, not ${pair}`);
+      if (at < 1) {
+        console.error(`--env-a / --env-b take KEY=VALUE, not ${pair}\n\n${usage}`);
+        process.exit(1);
+      }
       return [pair.slice(0, at), pair.slice(at + 1)];
     }),
   );
@@ -95,33 +97,6 @@ const settings: BenchSettings = {
   log,
 };
 
-/**
- * A fresh PostgreSQL database and Redis prefix with fixtures. Shared by both servers unless `--own-store`; a shared
- * store gets one request source, since the servers share the replay guard and no request may go to both.
- */
-async function postgresStore(cleanup: Array<() => Promise<unknown>>) {
-  const database = await createDatabase(
-    process.env.BENCH_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres',
-  );
-  cleanup.push(() => database.drop());
-  const redisUrl = process.env.BENCH_REDIS_URL ?? 'redis://127.0.0.1:6379';
-  const prefix = `bench:${randomBytes(5).toString('hex')}:`;
-  cleanup.push(() => deleteRedisPrefix(redisUrl, prefix));
-  const env: Env = {
-    ...benchEnv,
-    DATABASE_URL: database.url,
-    REDIS_URL: redisUrl,
-    HANDOFF_REDIS_PREFIX: prefix,
-    HANDOFF_MASTER_KEY: randomBytes(32).toString('base64'),
-  };
-  const fixtures = await createFixtures(env, 3000, identifiedUsers);
-  const source = new SignedRequestSource(
-    fixtures.partner.hmac,
-    fixtures.users.map((u) => u.participantCode),
-  );
-  return { database, env, fixtures, source };
-}
-
 /** Starts both servers on the target's store(s) and returns the contenders; `cleanup` undoes everything. */
 async function setUp(cleanup: Array<() => Promise<unknown>>): Promise<Contender<'A' | 'B'>[]> {
   for (const side of sides) buildHandoff(side.root);
@@ -131,10 +106,7 @@ async function setUp(cleanup: Array<() => Promise<unknown>>): Promise<Contender<
       // The embedded store admits one process: each server has its own data directory and fixtures.
       const env = { ...benchEnv, HANDOFF_DATA_DIR: path.join(workDir, `data-${side.id}`), ...side.env };
       const fixtures = await createFixtures(env, 3000, 0);
-      const source = new SignedRequestSource(
-        fixtures.partner.hmac,
-        fixtures.users.map((u) => u.participantCode),
-      );
+      const source = SignedRequestSource.forFixtures(fixtures);
       const server = await startServer(settings, `ab-${side.id}`, env, side.root);
       cleanup.push(() => stopServer(settings, server));
       await checkClientTokens(server, source, fixtures);
@@ -142,31 +114,34 @@ async function setUp(cleanup: Array<() => Promise<unknown>>): Promise<Contender<
     }
     return contenders;
   }
-  const shared = values['own-store'] ? undefined : await postgresStore(cleanup);
+  // One store for both unless --own-store: the servers then share the replay guard, so they share one request
+  // source and no request goes to both.
+  const open = async () => {
+    const store = await openProductionStore(benchDatabaseUrl, benchRedisUrl, 3000);
+    cleanup.push(() => store.close());
+    return store;
+  };
+  const shared = values['own-store'] ? undefined : await open();
   const contenders: Contender<'A' | 'B'>[] = [];
   for (const side of sides) {
-    const { database, env, fixtures, source } = shared ?? (await postgresStore(cleanup));
-    const server = await startServer(settings, `ab-${side.id}`, { ...env, ...side.env }, side.root);
+    const store = shared ?? (await open());
+    const server = await startServer(settings, `ab-${side.id}`, { ...store.env, ...side.env }, side.root);
     cleanup.push(() => stopServer(settings, server));
-    await checkClientTokens(server, source, fixtures);
-    const apiKey = { 'X-Api-Key': fixtures.partner.api_key };
+    await checkClientTokens(server, store.source, store.fixtures);
     const base = { origins: [server.origin], pids: [server.process.pid] };
     let target: LoadTarget;
     if (values.target === 'login-token') {
-      const requests = fixtures.users.slice(0, identifiedUsers).map((u) => ({
-        method: 'GET' as const,
-        path: '/api/v1/user/login-token',
-        headers: { ...apiKey, 'User-Identifier': u.identifier as string },
-      }));
+      const requests = loginTokenRequests(store);
       target = { ...base, pool: () => cyclingPool(requests) };
     } else if (values.target === 'login-with-token') {
+      const path = '/api/v2/user/login-with-token';
       target = {
         ...base,
         pool: (_i, s, rps) =>
-          redemptionPool(database.url, fixtures, '/api/v2/user/login-with-token', apiKey, Math.ceil(rps * s) + 500),
+          redemptionPool(store.database.url, store.fixtures, path, store.apiKey, Math.ceil(rps * s) + 500),
       };
     } else {
-      target = clientTokenTarget([server], source);
+      target = clientTokenTarget([server], store.source);
     }
     contenders.push({ id: side.id, target, rps: values.target === 'login-token' ? 0 : settings.rateGuess });
   }

@@ -18,6 +18,7 @@ import { ImportProgress } from '../packages/server/src/admin/import/progress.ts'
 import { readRecords } from '../packages/server/src/admin/import/records.ts';
 import { migrate, openDatabase } from '../packages/server/src/store/database.ts';
 import { findPartnerByCode } from '../packages/server/src/store/partners.ts';
+import { benchDatabaseUrl } from './lib/stores.ts';
 
 const { values } = parseArgs({
   options: {
@@ -52,7 +53,7 @@ async function generate(file: string): Promise<number> {
 
 async function freshDatabase(): Promise<{ url: string | undefined; drop(): Promise<void> }> {
   if (values.store === 'pglite') return { url: undefined, drop: async () => {} };
-  const admin = process.env.BENCH_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
+  const admin = benchDatabaseUrl;
   const name = `handoff_bench_import_${randomBytes(4).toString('hex')}`;
   const run = async (statement: string) => {
     const client = new pg.Client({ connectionString: admin });

@@ -17,6 +17,7 @@ import {
   renderTable,
   type Soak,
 } from './lib/report.ts';
+import { benchDatabaseUrl, benchRedisUrl } from './lib/stores.ts';
 import { benchEmbedded } from './suites/embedded.ts';
 import { benchPostgres } from './suites/postgres.ts';
 import { benchBareHttp, benchOidcProvider } from './suites/reference-servers.ts';
@@ -162,8 +163,8 @@ try {
   if (postgresRows.some(wanted)) {
     const result = await step('Handoff on PostgreSQL + Redis, login tokens, node:http + PostgreSQL', () =>
       benchPostgres(settings, {
-        adminUrl: process.env.BENCH_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres',
-        redisUrl: process.env.BENCH_REDIS_URL ?? 'redis://127.0.0.1:6379',
+        adminUrl: benchDatabaseUrl,
+        redisUrl: benchRedisUrl,
         users: quick ? 1000 : 3000,
         soakSeconds,
         variants: !quick,

@@ -118,12 +118,12 @@ export async function measure(settings: BenchSettings, label: string, target: Lo
   const toUs = monotonicMicros();
   settings.windows.push({ label, pids: target.pids, fromUs, toUs });
   const eventLoop = { running: 0, waiting: 0, preemptionsPerRequest: 0 };
+  // Over the generator's own measured duration: wrk first reads its pool (seconds for a large one) while the
+  // server waits, and the server does nothing else meanwhile. Averaged over the instances.
+  const wallNs = result.seconds * 1e9 * target.pids.length;
   target.pids.forEach((pid, i) => {
     const before = scheduleBefore[i] as ReturnType<typeof mainThreadSchedule>;
     const after = mainThreadSchedule(pid);
-    // Over the generator's own measured duration: wrk first reads its pool (seconds for a large one) while the
-    // server waits, and the server does nothing else meanwhile.
-    const wallNs = result.seconds * 1e9 * target.pids.length;
     eventLoop.running += (after.runNs - before.runNs) / wallNs;
     eventLoop.waiting += (after.waitNs - before.waitNs) / wallNs;
     eventLoop.preemptionsPerRequest += (after.preempted - before.preempted) / result.requests;

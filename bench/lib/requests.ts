@@ -89,6 +89,17 @@ export class SignedRequestSource {
     this.#perTimestamp = participantCodes.length * experiences.length;
   }
 
+  /** Requests from the fixtures' partner for every fixture user. */
+  static forFixtures(fixtures: {
+    partner: { hmac: Credential };
+    users: ReadonlyArray<{ participantCode: string }>;
+  }): SignedRequestSource {
+    return new SignedRequestSource(
+      fixtures.partner.hmac,
+      fixtures.users.map((u) => u.participantCode),
+    );
+  }
+
   /**
    * `count` distinct signed `POST /client_auth_token` requests, valid from now until `validForSeconds` from now.
    * Throws when the usable timestamps cannot cover `count` (make more participants).

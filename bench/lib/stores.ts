@@ -2,6 +2,10 @@ import { createHash, randomBytes } from 'node:crypto';
 import pg from 'pg';
 import { createScratchDatabase, deleteRedisPrefix } from '../../packages/server/test/scratch-stores.ts';
 
+/** Where the bench's PostgreSQL and Redis are (the machine's own, on loopback, unless set). */
+export const benchDatabaseUrl = process.env.BENCH_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
+export const benchRedisUrl = process.env.BENCH_REDIS_URL ?? 'redis://127.0.0.1:6379';
+
 /** A fresh PostgreSQL database for one bench run; `drop()` removes it again (even with clients still connected). */
 export const createDatabase = (adminUrl: string) => createScratchDatabase(adminUrl, 'handoff_bench');
 

@@ -23,10 +23,7 @@ export async function benchEmbedded(
   const env = { ...benchEnv, HANDOFF_DATA_DIR: path.join(settings.workDir, 'embedded-data') };
   // The embedded store admits one process at a time: fixtures first, then the server.
   const fixtures = await createFixtures(env, options.users, 0);
-  const source = new SignedRequestSource(
-    fixtures.partner.hmac,
-    fixtures.users.map((u) => u.participantCode),
-  );
+  const source = SignedRequestSource.forFixtures(fixtures);
   const server = await startServer(settings, 'handoff embedded', env);
   try {
     await checkClientTokens(server, source, fixtures);

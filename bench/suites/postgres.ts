@@ -33,7 +33,7 @@ export interface PostgresOptions {
 }
 
 /** Users with a linked identifier, for the partner API's `User-Identifier` authentication. */
-export const identifiedUsers = 50;
+const identifiedUsers = 50;
 
 /** Distinct unspent login tokens, redeemed once each: `POST path` with `{"uuid","token"}`. */
 export async function redemptionPool(
@@ -60,6 +60,50 @@ export async function redemptionPool(
   };
 }
 
+export interface ProductionStore {
+  database: { url: string };
+  /** The servers' environment: this database, Redis under a prefix of its own, a master key. */
+  env: Env;
+  fixtures: Fixtures;
+  source: SignedRequestSource;
+  apiKey: { 'X-Api-Key': string };
+  /** Drops the database and deletes the Redis prefix. */
+  close(): Promise<void>;
+}
+
+/** A fresh database and Redis prefix with the partner and `users` users (the first 50 with an identifier). */
+export async function openProductionStore(adminUrl: string, redisUrl: string, users: number): Promise<ProductionStore> {
+  const database = await createDatabase(adminUrl);
+  const prefix = `bench:${randomBytes(5).toString('hex')}:`;
+  const close = async () => {
+    await database.drop();
+    await deleteRedisPrefix(redisUrl, prefix);
+  };
+  try {
+    const env: Env = {
+      ...benchEnv,
+      DATABASE_URL: database.url,
+      REDIS_URL: redisUrl,
+      HANDOFF_REDIS_PREFIX: prefix,
+      HANDOFF_MASTER_KEY: randomBytes(32).toString('base64'),
+    };
+    const fixtures = await createFixtures(env, users, identifiedUsers);
+    const source = SignedRequestSource.forFixtures(fixtures);
+    return { database, env, fixtures, source, apiKey: { 'X-Api-Key': fixtures.partner.api_key }, close };
+  } catch (error) {
+    await close();
+    throw error;
+  }
+}
+
+/** `GET /api/v1/user/login-token` for each identified user, authenticated with the partner's API key. */
+export const loginTokenRequests = ({ fixtures, apiKey }: ProductionStore): RequestSpec[] =>
+  fixtures.users.slice(0, identifiedUsers).map((u) => ({
+    method: 'GET',
+    path: '/api/v1/user/login-token',
+    headers: { ...apiKey, 'User-Identifier': u.identifier as string },
+  }));
+
 /**
  * The production shape (PostgreSQL + Redis) in a fresh database: client access tokens on one and on two instances,
  * login tokens issued and redeemed, each next to node:http doing only the essential SQL statement.
@@ -68,26 +112,13 @@ export async function benchPostgres(
   settings: BenchSettings,
   options: PostgresOptions,
 ): Promise<{ rows: Row[]; soaks: Soak[]; paired: Paired['groups'] }> {
-  const database = await createDatabase(options.adminUrl);
-  const prefix = `bench:${randomBytes(5).toString('hex')}:`;
+  const store = await openProductionStore(options.adminUrl, options.redisUrl, options.users);
   const rows: Row[] = [];
   const soaks: Soak[] = [];
   // Each group of servers loaded in turn: their loads (req/s, p99) round by round, by row id.
   const paired: Paired['groups'] = [];
   try {
-    const env: Env = {
-      ...benchEnv,
-      DATABASE_URL: database.url,
-      REDIS_URL: options.redisUrl,
-      HANDOFF_REDIS_PREFIX: prefix,
-      HANDOFF_MASTER_KEY: randomBytes(32).toString('base64'),
-    };
-    const fixtures = await createFixtures(env, options.users, identifiedUsers);
-    const source = new SignedRequestSource(
-      fixtures.partner.hmac,
-      fixtures.users.map((u) => u.participantCode),
-    );
-    const apiKey = { 'X-Api-Key': fixtures.partner.api_key };
+    const { database, env, fixtures, source, apiKey } = store;
 
     if (
       options.wanted('handoff-pg-redis') ||
@@ -114,11 +145,7 @@ export async function benchPostgres(
             paired.push(await pairedRounds(settings, options, target, measured.rps));
         }
 
-        const issueRequests: RequestSpec[] = fixtures.users.slice(0, identifiedUsers).map((u) => ({
-          method: 'GET',
-          path: '/api/v1/user/login-token',
-          headers: { ...apiKey, 'User-Identifier': u.identifier as string },
-        }));
+        const issueRequests = loginTokenRequests(store);
         const first = fixtures.users[0] as Fixtures['users'][number];
         const issued = await checkLoginToken(server.origin, issueRequests[0] as RequestSpec, first.uuid);
         const redeem = (token: string): RequestSpec => ({
@@ -241,8 +268,7 @@ export async function benchPostgres(
     }
     return { rows, soaks, paired };
   } finally {
-    await database.drop();
-    await deleteRedisPrefix(options.redisUrl, prefix);
+    await store.close();
   }
 }
 
