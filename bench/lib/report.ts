@@ -3,6 +3,7 @@ import type { Measurement, PairedLoad } from './measure.ts';
 export type RowId =
   | 'bare-http'
   | 'oidc-provider'
+  | 'minimal-hot-path'
   | 'handoff-embedded'
   | 'handoff-pg-redis'
   | 'handoff-pg-redis-info-logs'
@@ -77,11 +78,14 @@ const pairedViews: Array<{ columns: [RowId, string][]; ratios: [RowId, RowId, st
     columns: [
       ['bare-http', 'bare node:http'],
       ['oidc-provider', 'node-oidc-provider'],
+      ['minimal-hot-path', "the issue's minimal hot path + Redis"],
       ['handoff-pg-redis', 'Handoff client_auth_token, PostgreSQL + Redis'],
     ],
     ratios: [
       ['handoff-pg-redis', 'oidc-provider', '× node-oidc-provider', 2],
       ['handoff-pg-redis', 'bare-http', '× bare', 3],
+      ['minimal-hot-path', 'oidc-provider', 'minimal × node-oidc-provider', 2],
+      ['handoff-pg-redis', 'minimal-hot-path', '× minimal', 2],
     ],
     p99: 'handoff-pg-redis',
   },

@@ -13,7 +13,7 @@ import { cyclingPool, fixedPool, type RequestPool, type RequestSpec, SignedReque
 import { createDatabase, deleteRedisPrefix, insertLoginTokens } from '../lib/stores.ts';
 import { checkLoginToken, checkLoginWithToken, expect, send } from '../lib/verify.ts';
 import { checkClientTokens, clientTokenTarget, soak, startServer, stopServer } from './handoff-servers.ts';
-import { type ReferenceServer, startBareHttp, startOidcPeer } from './reference-servers.ts';
+import { type ReferenceServer, startBareHttp, startMinimalHotPath, startOidcPeer } from './reference-servers.ts';
 
 export interface PostgresOptions {
   adminUrl: string;
@@ -142,7 +142,7 @@ export async function benchPostgres(
             soaks.push({ id: 'handoff-pg-redis', ...result });
           }
           if (options.pairedRounds > 0 && options.wanted('bare-http') && options.wanted('oidc-provider'))
-            paired.push(await pairedRounds(settings, options, target, measured.rps));
+            paired.push(await pairedRounds(settings, options, store, target, measured.rps));
         }
 
         const issueRequests = loginTokenRequests(store);
@@ -345,22 +345,32 @@ async function benchBarePostgres(settings: BenchSettings, databaseUrl: string, f
   }
 }
 
-/** The production shape, bare node:http and the peer up together, loaded in turn (see `alternate`). */
+/**
+ * The production shape, bare node:http, the peer and the issue's minimal hot path up together, loaded in turn (see
+ * `alternate`).
+ */
 async function pairedRounds(
   settings: BenchSettings,
   options: PostgresOptions,
+  store: ProductionStore,
   handoff: LoadTarget,
   handoffRps: number,
 ): Promise<Partial<Record<RowId, PairedLoad[]>>> {
   const references: ReferenceServer[] = [];
   try {
-    references.push(await startBareHttp(), await startOidcPeer());
-    const [bare, peer] = references as [ReferenceServer, ReferenceServer];
+    references.push(
+      await startBareHttp(),
+      await startOidcPeer(),
+      await startMinimalHotPath(store.fixtures, options.redisUrl, store.env.HANDOFF_REDIS_PREFIX as string),
+    );
+    const [bare, peer, minimal] = references as [ReferenceServer, ReferenceServer, ReferenceServer];
     return await alternate(
       settings,
       [
         { id: 'bare-http', target: bare.target, rps: 0 },
         { id: 'oidc-provider', target: peer.target, rps: 0 },
+        // Its pools of distinct requests are sized from this estimate until it has been measured.
+        { id: 'minimal-hot-path', target: minimal.target, rps: handoffRps * 2 },
         { id: 'handoff-pg-redis', target: handoff, rps: handoffRps },
       ],
       options.pairedRounds,

@@ -1,9 +1,10 @@
 import { signHeaders } from '../../packages/server/test/partner-signing.ts';
-import { type HandoffServer, startScript } from '../lib/handoff.ts';
+import { type Fixtures, type HandoffServer, startScript } from '../lib/handoff.ts';
 import { type BenchSettings, type LoadTarget, measure } from '../lib/measure.ts';
 import type { Row } from '../lib/report.ts';
-import { fixedPool, type RequestSpec } from '../lib/requests.ts';
+import { fixedPool, type RequestSpec, SignedRequestSource } from '../lib/requests.ts';
 import { checkOidcToken, expect, send } from '../lib/verify.ts';
+import { checkClientTokens, clientTokenTarget } from './handoff-servers.ts';
 
 /** A reference server, its answer checked, ready to load. */
 export interface ReferenceServer {
@@ -76,6 +77,39 @@ export async function startOidcPeer(): Promise<ReferenceServer> {
     body: 'grant_type=client_credentials&scope=api',
   };
   return readyReference(server, request, () => checkOidcToken(server.origin, request, resource));
+}
+
+/**
+ * The issue's own minimal hot path with a Redis replay check (`targets/minimal-hot-path.ts`), for the fixtures'
+ * partner: the same signed requests as Handoff's, from a request source of its own (its replay space is its own).
+ */
+export async function startMinimalHotPath(
+  fixtures: Fixtures,
+  redisUrl: string,
+  redisPrefix: string,
+): Promise<ReferenceServer> {
+  const { hmac, platform_code } = fixtures.partner;
+  const server = await startScript(
+    'minimal hot path',
+    'minimal-hot-path.ts',
+    {
+      BENCH_API_KEY: hmac.api_key,
+      BENCH_SECRET: hmac.secret,
+      BENCH_PASSPHRASE: hmac.passphrase,
+      BENCH_PLATFORM_CODE: platform_code,
+      BENCH_REDIS_URL: redisUrl,
+      BENCH_REDIS_PREFIX: `${redisPrefix}minimal:`,
+    },
+    '/.well-known/jwks.json',
+  );
+  const source = SignedRequestSource.forFixtures(fixtures);
+  try {
+    await checkClientTokens(server, source, fixtures);
+  } catch (error) {
+    await server.process.stop();
+    throw error;
+  }
+  return { server, target: clientTokenTarget([server], source) };
 }
 
 export async function benchBareHttp(settings: BenchSettings): Promise<Row> {
