@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { createHook } from 'node:async_hooks';
 import { randomBytes, randomUUID } from 'node:crypto';
 import { after, before, describe, test } from 'node:test';
 import pino from 'pino';
@@ -59,6 +60,35 @@ describe(`audit trail queries and pruning (${storeName})`, () => {
     await first;
     assert.equal(await count('flush-order-first'), 1);
     await log.close();
+  });
+
+  test('events recorded while a batch is being written wait in the buffer: no flush, no promise per event', async () => {
+    const log = new AuditLog(t.ctx.db, pino({ level: 'silent' }), {
+      flushMs: 60_000,
+      batchSize: 100,
+      maxBuffered: 10_000,
+    });
+    let promises = 0;
+    const hook = createHook({
+      init(_id, type) {
+        if (type === 'PROMISE') promises += 1;
+      },
+    });
+    hook.enable();
+    // One synchronous burst: the 100th event starts the first insert, which cannot finish before the burst ends,
+    // so the other 1,900 arrive while it is in flight.
+    for (let i = 0; i < 2000; i++)
+      log.record({ at: new Date(t.clock.now), surface: 'cli', action: 'burst-while-writing', outcome: 'success' });
+    hook.disable();
+    assert.ok(promises < 100, `${promises} promises created by 2,000 record() calls`);
+    await log.close();
+    assert.equal(log.pending, 0);
+    const written = await t.ctx.db
+      .selectFrom('audit_events')
+      .select(({ fn }) => fn.countAll<string>().as('n'))
+      .where('action', '=', 'burst-while-writing')
+      .executeTakeFirstOrThrow();
+    assert.equal(Number(written.n), 2000, 'every event written once');
   });
 
   test('--since takes ISO dates and times or an age; anything else is refused with the accepted forms', () => {

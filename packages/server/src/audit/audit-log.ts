@@ -26,8 +26,12 @@ export class AuditLog {
       return;
     }
     this.#buffer.push(event);
-    if (this.#buffer.length >= this.options.batchSize) void this.flush();
-    else this.#timer ??= setTimeout(() => void this.flush(), this.options.flushMs);
+    if (this.#buffer.length >= this.options.batchSize) {
+      // A flush under way writes batch after batch until the buffer is empty. Starting another for each event
+      // recorded meanwhile queued one waiter per event, all woken at the end of every batch: CPU that grew with the
+      // backlog just when the database was slow.
+      if (!this.#flushing) void this.flush();
+    } else this.#timer ??= setTimeout(() => void this.flush(), this.options.flushMs);
   }
 
   /** Events recorded and not yet written: buffered, or in the batch being inserted. */
