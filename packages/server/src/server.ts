@@ -1,7 +1,7 @@
 import { Redis } from 'ioredis';
 import pg from 'pg';
 import type { Logger } from 'pino';
-import { AuditLog, auditBatching } from './audit/audit-log.ts';
+import { AuditLog } from './audit/audit-log.ts';
 import { LookupCache } from './cache/lookup-cache.ts';
 import { OverLimitMemo } from './cache/over-limit-memo.ts';
 import { memoryRateLimiter, redisRateLimiter } from './cache/rate-limiter.ts';
@@ -155,7 +155,7 @@ export async function openServerContext(
       );
     }
 
-    const audit = new AuditLog(store.db, options.logger, auditBatching(store.kind));
+    const audit = new AuditLog(store.db, options.logger);
     closers.push(() => audit.close());
     const credentialMs = config.credentialCacheSeconds * 1000;
     const rateLimiter = redis ? redisRateLimiter(redis, config.redisPrefix, clock) : memoryRateLimiter(clock);

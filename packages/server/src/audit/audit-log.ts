@@ -1,26 +1,6 @@
 import type { Logger } from 'pino';
 import { type AuditEvent, insertAuditEvents } from '../store/audit.ts';
-import type { DatabaseHandle, Db } from '../store/database.ts';
-
-export interface AuditBatching {
-  flushMs: number;
-  batchSize: number;
-  maxBuffered: number;
-}
-
-/**
- * How each store takes the trail. PostgreSQL: up to 1,000 events or 500 ms: under load, fewer and larger inserts
- * cost the event loop and the two cores less than 500 every 200 ms (1.065× req/s on client_auth_token, A/B), and
- * p99 barely moved (1.06× the rounds' median); batches of 2,000 gained no more and took p99 up ~20% (each insert is
- * a burst of PostgreSQL work on the same cores). PGlite runs each insert on the event loop, where a larger batch is
- * a longer stall (2,000 doubled p99 for no gain): it keeps 500 or 200 ms. Either way a graceful stop writes the
- * rest; a crash loses at most what one batch holds.
- */
-export function auditBatching(kind: DatabaseHandle['kind']): AuditBatching {
-  return kind === 'postgres'
-    ? { flushMs: 500, batchSize: 1000, maxBuffered: 100_000 }
-    : { flushMs: 200, batchSize: 500, maxBuffered: 100_000 };
-}
+import type { Db } from '../store/database.ts';
 
 /**
  * The audit trail, off the hot path: events are buffered and inserted in batches (every `flushMs`, or at
@@ -37,7 +17,7 @@ export class AuditLog {
   constructor(
     private readonly db: Db,
     private readonly logger: Logger,
-    private readonly options: AuditBatching = auditBatching('pglite'),
+    private readonly options = { flushMs: 200, batchSize: 500, maxBuffered: 100_000 },
   ) {}
 
   record(event: AuditEvent): void {
