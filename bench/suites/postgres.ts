@@ -358,9 +358,10 @@ async function pairedRounds(
 ): Promise<Partial<Record<RowId, PairedLoad[]>>> {
   const references: ReferenceServer[] = [];
   try {
+    // One at a time, so a reference that fails to start leaves the ones before it to be stopped below.
+    references.push(await startBareHttp());
+    references.push(await startOidcPeer());
     references.push(
-      await startBareHttp(),
-      await startOidcPeer(),
       await startMinimalHotPath(store.fixtures, options.redisUrl, store.env.HANDOFF_REDIS_PREFIX as string),
     );
     const [bare, peer, minimal] = references as [ReferenceServer, ReferenceServer, ReferenceServer];
