@@ -134,11 +134,11 @@ async function setUp(cleanup: Array<() => Promise<unknown>>): Promise<Contender<
       const requests = loginTokenRequests(store);
       target = { ...base, pool: () => cyclingPool(requests) };
     } else if (values.target === 'login-with-token') {
-      const path = '/api/v2/user/login-with-token';
+      const redeemPath = '/api/v2/user/login-with-token';
       target = {
         ...base,
         pool: (_i, s, rps) =>
-          redemptionPool(store.database.url, store.fixtures, path, store.apiKey, Math.ceil(rps * s) + 500),
+          redemptionPool(store.database.url, store.fixtures, redeemPath, store.apiKey, Math.ceil(rps * s) + 500),
       };
     } else {
       target = clientTokenTarget([server], store.source);

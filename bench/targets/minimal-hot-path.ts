@@ -1,4 +1,4 @@
-import { createHmac, createPrivateKey, generateKeyPairSync, randomUUID, sign, timingSafeEqual } from 'node:crypto';
+import { createHmac, generateKeyPairSync, randomUUID, sign, timingSafeEqual } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import { Redis } from 'ioredis';
 
@@ -23,8 +23,7 @@ const platformCode = env('BENCH_PLATFORM_CODE');
 const prefix = env('BENCH_REDIS_PREFIX');
 const redis = new Redis(env('BENCH_REDIS_URL'));
 
-const { privateKey, publicKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
-const key = createPrivateKey(privateKey.export({ format: 'pem', type: 'pkcs8' }));
+const { privateKey: key, publicKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
 const kid = 'minimal-es256';
 const jwks = JSON.stringify({ keys: [{ ...publicKey.export({ format: 'jwk' }), kid, alg: 'ES256', use: 'sig' }] });
 const header = Buffer.from(JSON.stringify({ alg: 'ES256', kid, typ: 'client-auth+jwt' })).toString('base64url');

@@ -26,12 +26,12 @@ export class AuditLog {
       return;
     }
     this.#buffer.push(event);
-    if (this.#buffer.length >= this.options.batchSize) {
-      // A flush under way writes batch after batch until the buffer is empty. Starting another for each event
-      // recorded meanwhile queued one waiter per event, all woken at the end of every batch: CPU that grew with the
-      // backlog just when the database was slow.
-      if (!this.#flushing) void this.flush();
-    } else this.#timer ??= setTimeout(() => void this.flush(), this.options.flushMs);
+    // Below a batch, the timer writes it. A full batch is taken by the flush under way, if any (it writes batch after
+    // batch until the buffer is empty): starting another per event queued one waiter per event, all woken at the end
+    // of every batch, CPU that grew with the backlog just when the database was slow.
+    if (this.#buffer.length < this.options.batchSize)
+      this.#timer ??= setTimeout(() => void this.flush(), this.options.flushMs);
+    else if (!this.#flushing) void this.flush();
   }
 
   /** Events recorded and not yet written: buffered, or in the batch being inserted. */
