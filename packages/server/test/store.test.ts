@@ -670,7 +670,7 @@ for (const store of stores) {
             detail: { reference_id: 'order-1' },
           },
           {
-            at: at(10),
+            at: at(10.123),
             surface: 'client-token',
             action: 'client_token.issue',
             outcome: 'rejected',
@@ -690,7 +690,20 @@ for (const store of stores) {
         assert.equal(mine[0]?.request_id, 'req-1');
         assert.equal(mine[0]?.ip, '203.0.113.9');
         assert.deepEqual(mine[0]?.detail, { reference_id: 'order-1' });
+        const withoutDetail = await db
+          .selectFrom('audit_events')
+          .select('id')
+          .where('partner_id', '=', acme.id)
+          .where('detail', 'is', null)
+          .execute();
+        assert.deepEqual(
+          withoutDetail.map((e) => e.id),
+          [mine[1]?.id],
+          'an event without detail stores NULL, not the JSON value null',
+        );
+        assert.equal(mine[1]?.request_id, null);
         assert.equal(mine[0]?.at.getTime(), now.getTime());
+        assert.equal(mine[1]?.at.getTime(), now.getTime() + 10_123, 'times keep their milliseconds');
         assert.equal((await listAuditEvents(db, { partnerId: acme.id, since: at(5) })).length, 1);
         assert.equal((await listAuditEvents(db, { partnerId: acme.id, limit: 1 })).length, 1);
         assert.equal((await listAuditEvents(db, { partnerId: globex.id }))[0]?.action, 'partner.create');

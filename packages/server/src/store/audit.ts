@@ -18,18 +18,33 @@ export interface AuditEvent {
 
 export async function insertAuditEvents(db: Db, events: readonly AuditEvent[]): Promise<void> {
   if (events.length === 0) return;
-  // The whole batch is one JSON parameter, expanded by jsonb_to_recordset: one native JSON.stringify here instead
-  // of pg serialising an array parameter per column element by element, and the same statement for any batch size.
-  // Absent fields are absent keys, which jsonb_to_recordset reads as NULL.
-  const rows = JSON.stringify(events);
+  // The whole batch is one JSON parameter: one native JSON.stringify here instead of pg serialising an array
+  // parameter per column element by element, and the same statement for any batch size. Each event is a positional
+  // array and its time epoch milliseconds: a third fewer bytes than named keys and ISO strings to serialise, send and
+  // parse, the part of PostgreSQL's work a row that depends on us (bench/README.md, change 31). `->>` reads JSON's
+  // null as NULL; `->` would keep it as the JSON value null, hence the nullif for the jsonb column.
+  const rows = JSON.stringify(
+    events.map((e) => [
+      e.at.getTime(),
+      e.surface,
+      e.action,
+      e.outcome,
+      e.reason ?? null,
+      e.partnerId ?? null,
+      e.credentialId ?? null,
+      e.participantId ?? null,
+      e.requestId ?? null,
+      e.ip ?? null,
+      e.detail ?? null,
+    ]),
+  );
   await sql`
     INSERT INTO audit_events
       (at, surface, action, outcome, reason, partner_id, credential_id, participant_id, request_id, ip, detail)
-    SELECT "at", surface, "action", outcome, reason, "partnerId", "credentialId", "participantId", "requestId", ip, detail
-    FROM jsonb_to_recordset(${rows}::jsonb) AS e(
-      "at" timestamptz, surface text, "action" text, outcome text, reason text, "partnerId" uuid,
-      "credentialId" uuid, "participantId" uuid, "requestId" text, ip text, detail jsonb
-    )`.execute(db);
+    SELECT to_timestamp((e->>0)::float8 / 1000), e->>1, e->>2, e->>3, e->>4, (e->>5)::uuid, (e->>6)::uuid,
+      (e->>7)::uuid, e->>8, e->>9,
+      nullif(e->10, 'null')
+    FROM jsonb_array_elements(${rows}::jsonb) AS e`.execute(db);
 }
 
 export interface AuditFilter {
