@@ -238,12 +238,19 @@ export function evaluate(rows: readonly Row[], soaks: readonly Soak[], paired?: 
   return checks;
 }
 
+/** Two decimals, or as many more (up to four) as it takes for a figure that missed its bound not to read as it. */
+function measuredDigits(c: Check): number {
+  let digits = 2;
+  while (digits < 4 && !c.pass && Number(c.value.toFixed(digits)) === c.bound) digits++;
+  return digits;
+}
+
 export function renderChecks(checks: readonly Check[], enforced: boolean): string {
   const lines = ['| target | measured | bound | result |', '|---|---:|---:|---|'];
   for (const c of checks) {
     const result = c.pass ? 'pass' : enforced ? '**FAIL**' : 'below (not enforced in --quick)';
     lines.push(
-      `| ${c.name} | ${fixed(c.value, 2)} ${c.unit} | ${c.kind === 'min' ? '≥' : '≤'} ${c.bound.toFixed(2)} ${c.unit} | ${result} |`,
+      `| ${c.name} | ${fixed(c.value, measuredDigits(c))} ${c.unit} | ${c.kind === 'min' ? '≥' : '≤'} ${c.bound.toFixed(2)} ${c.unit} | ${result} |`,
     );
   }
   return lines.join('\n');
