@@ -22,20 +22,21 @@ export async function insertAuditEvents(db: Db, events: readonly AuditEvent[]): 
   // parameter per column element by element, and the same statement for any batch size. Each event is a positional
   // array and its time epoch milliseconds: a third fewer bytes than named keys and ISO strings to serialise, send and
   // parse, the part of PostgreSQL's work a row that depends on us (bench/README.md, change 31). `->>` reads JSON's
-  // null as NULL; `->` would keep it as the JSON value null, hence the nullif for the jsonb column.
+  // null as NULL; `->` would keep it as the JSON value null, hence the nullif for the jsonb column. An absent
+  // field is undefined, which JSON.stringify writes as null inside an array.
   const rows = JSON.stringify(
     events.map((e) => [
       e.at.getTime(),
       e.surface,
       e.action,
       e.outcome,
-      e.reason ?? null,
-      e.partnerId ?? null,
-      e.credentialId ?? null,
-      e.participantId ?? null,
-      e.requestId ?? null,
-      e.ip ?? null,
-      e.detail ?? null,
+      e.reason,
+      e.partnerId,
+      e.credentialId,
+      e.participantId,
+      e.requestId,
+      e.ip,
+      e.detail,
     ]),
   );
   await sql`
