@@ -103,13 +103,14 @@ for (const store of stores) {
       assert.deepEqual(await migrate(db), []);
     });
 
-    test('the embedded store runs with 16 MB of shared buffers, not the 128 MB a WebAssembly heap keeps', {
+    test('the embedded store runs with 16 MB of shared buffers and does not zero-fill new WAL segments', {
       skip: store.name === 'pglite' ? false : 'PGlite only (a PostgreSQL server has its own configuration)',
     }, async () => {
       const setting = async (name: string) =>
         (await sql<{ setting: string }>`SELECT current_setting(${name}) AS setting`.execute(db)).rows[0]?.setting;
       assert.equal(await setting('shared_buffers'), '16MB');
       assert.equal(await setting('wal_buffers'), '4MB');
+      assert.equal(await setting('wal_init_zero'), 'off');
     });
 
     describe('partners', () => {
