@@ -38,6 +38,26 @@ describe('LookupCache', () => {
     assert.equal(store.reads.length, 2);
   });
 
+  test('entries loaded together expire spread over the last fifth of the ttl, never after it', async () => {
+    const clock = new TestClock();
+    const keys = Array.from({ length: 100 }, (_, i) => `k${i}`);
+    const store = countingStore(Object.fromEntries(keys.map((k) => [k, k.toUpperCase()])));
+    const cache = new LookupCache(store.load, clock.read, { ttlMs: 10_000, cacheMisses: false });
+    await Promise.all(keys.map((k) => cache.get(k)));
+    const readsAfter = async (seconds: number) => {
+      clock.advance(seconds);
+      const before = store.reads.length;
+      await Promise.all(keys.map((k) => cache.get(k)));
+      return store.reads.length - before;
+    };
+    assert.equal(await readsAfter(8), 0, 'all kept for 80% of the ttl');
+    const halfway = await readsAfter(1);
+    // Each of 100 entries expires in (8 s, 10 s]: all or none of them by 9 s has a chance of 2 × 2⁻¹⁰⁰.
+    assert.ok(halfway > 0 && halfway < keys.length, `${halfway} of 100 read again 9 s after loading`);
+    // Those read again at 9 s are fresh; every other one has passed the ttl.
+    assert.equal(await readsAfter(1.001), keys.length - halfway, 'every entry read again once the ttl has passed');
+  });
+
   test('misses are kept only when asked; a failed read is not kept; ttl 0 reads every time', async () => {
     const clock = new TestClock();
     const keeping = countingStore({});

@@ -11,9 +11,10 @@ export interface LookupCacheOptions {
 
 /**
  * A read-through cache for hot-path lookups (HMAC credentials, API keys, participants), per instance: a change
- * made elsewhere (the CLI, another instance, the KYC pipeline) is seen within `ttlMs`, or at once where the store
- * announces it (`invalidate`). Concurrent lookups of one key share a single query; a failed lookup is not kept,
- * nor one that was in flight when its key was invalidated (it may have read the row before the change).
+ * made elsewhere (the CLI, another instance, the KYC pipeline) is seen within `ttlMs` (each entry is kept 80–100% of
+ * it), or at once where the store announces it (`invalidate`). Concurrent lookups of one key share a single query;
+ * a failed lookup is not kept, nor one that was in flight when its key was invalidated (it may have read the row
+ * before the change).
  */
 export class LookupCache<V> {
   readonly #lru: LRUCache<string, { value: V | undefined }> | undefined;
@@ -33,8 +34,12 @@ export class LookupCache<V> {
       ttlResolution: 0,
       // An invalidation aborts a lookup in flight: its caller still gets the answer, the cache does not keep it.
       ignoreFetchAbort: true,
-      fetchMethod: async (key) => {
+      fetchMethod: async (key, _stale, { options: entry }) => {
         const value = await this.load(key);
+        // Each entry lives 80–100% of the ttl, so entries loaded together (a restart, a cleared cache, a burst of new
+        // users) do not all expire together and come back as one burst of reads: on the embedded store 3,000
+        // participants read back at once held the event loop ~1.5 s every minute (bench/README.md, change 33).
+        entry.ttl = options.ttlMs * (1 - Math.random() * 0.2);
         // Resolving undefined stores nothing.
         return value === undefined && !options.cacheMisses ? undefined : { value };
       },
