@@ -92,7 +92,7 @@ export async function openDatabase(options: OpenDatabaseOptions): Promise<Databa
     ...(options.pgliteDir ? { dataDir: path.join(options.pgliteDir, 'pgdata') } : {}),
     startParams: [
       ...PGlite.defaultStartParams,
-      ...['-c', 'shared_buffers=16MB', '-c', 'wal_buffers=4MB', '-c', 'wal_init_zero=off'],
+      ...['shared_buffers=16MB', 'wal_buffers=4MB', 'wal_init_zero=off'].flatMap((setting) => ['-c', setting]),
     ],
   });
   await pglite.waitReady;
