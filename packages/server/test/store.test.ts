@@ -659,6 +659,8 @@ for (const store of stores) {
       test('insert in batches and list by partner, time and limit', async () => {
         await insertAuditEvents(db, []);
         const at = (seconds: number) => new Date(now.getTime() + seconds * 1000);
+        const credentialId = randomUUID();
+        const participantId = randomUUID();
         await insertAuditEvents(db, [
           {
             at: at(0),
@@ -666,6 +668,8 @@ for (const store of stores) {
             action: 'client_token.issue',
             outcome: 'success',
             partnerId: acme.id,
+            credentialId,
+            participantId,
             requestId: 'req-1',
             ip: '203.0.113.9',
             detail: { reference_id: 'order-1' },
@@ -687,6 +691,11 @@ for (const store of stores) {
             ['success', null],
             ['rejected', 'bad_signature'],
           ],
+        );
+        // Every column lands where it belongs (the batch is positional).
+        assert.deepEqual(
+          [mine[0]?.surface, mine[0]?.action, mine[0]?.credential_id, mine[0]?.participant_id, mine[0]?.reason],
+          ['client-token', 'client_token.issue', credentialId, participantId, null],
         );
         assert.equal(mine[0]?.request_id, 'req-1');
         assert.equal(mine[0]?.ip, '203.0.113.9');
