@@ -1,6 +1,7 @@
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import path from 'node:path';
+import { launchEnv } from '../../packages/server/bin/launch-env.mjs';
 import { freePort, type Started, startProcess, waitForHttp } from './processes.ts';
 
 export const repoRoot = path.resolve(import.meta.dirname, '../..');
@@ -106,8 +107,9 @@ export interface HandoffServer {
 }
 
 /**
- * `handoff serve` on a free loopback port, its log lines to `logFile`; with `cpuProfileDir`, under `--cpu-prof`;
- * the server of the checkout at `root` (default: `BENCH_HANDOFF_ROOT`, else this one).
+ * `handoff serve` on a free loopback port, in the environment `npm start` gives it (launch-env.mjs), its log lines
+ * to `logFile`; with `cpuProfileDir`, under `--cpu-prof`; the server of the checkout at `root` (default:
+ * `BENCH_HANDOFF_ROOT`, else this one).
  */
 export async function startHandoff(
   name: string,
@@ -118,7 +120,7 @@ export async function startHandoff(
   const nodeArgs = options.cpuProfileDir ? ['--cpu-prof', `--cpu-prof-dir=${options.cpuProfileDir}`] : [];
   const cli = options.root === undefined ? cliPath : cliOf(options.root);
   const server = startProcess(name, process.execPath, [...nodeArgs, cli, 'serve'], {
-    env: { ...env, PORT: String(port) },
+    env: launchEnv({ ...process.env, ...env, PORT: String(port) }),
     cwd: repoRoot,
     stdout: { file: options.logFile },
   });

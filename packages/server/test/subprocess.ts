@@ -6,6 +6,8 @@ import path from 'node:path';
 
 /** The operator's entry point, run as a real process: what `npx handoff …` runs. */
 export const handoffBin = path.resolve(import.meta.dirname, '../bin/handoff.mjs');
+/** What `npm start` runs: `handoff serve` in a child process with the launch environment. */
+export const startBin = path.resolve(import.meta.dirname, '../bin/start.mjs');
 
 /**
  * The parent's environment without any Handoff configuration (nor the test runner's own variables), plus `env`:
@@ -91,13 +93,20 @@ export interface ServeProcess {
   stop(timeoutMs?: number): Promise<{ code: number | null; signal: NodeJS.Signals | null; ms: number }>;
 }
 
-/** `handoff serve` on a free loopback port, as a real process. */
-export async function startServe(env: Record<string, string>): Promise<ServeProcess> {
+/**
+ * `handoff serve` on a free loopback port, as a real process; with `launcher`, through `npm start`'s launcher, in a
+ * process group of its own (as a terminal would start it: a signal to the group reaches launcher and server).
+ */
+export async function startServe(
+  env: Record<string, string>,
+  options: { launcher?: boolean } = {},
+): Promise<ServeProcess> {
   const port = await freePort();
   const started = Date.now();
-  const child = spawn(process.execPath, [handoffBin, 'serve'], {
+  const child = spawn(process.execPath, options.launcher ? [startBin] : [handoffBin, 'serve'], {
     env: childEnv({ HOST: '127.0.0.1', PORT: String(port), ...env }),
     stdio: 'pipe',
+    detached: options.launcher === true,
   });
   let output = '';
   child.stdout?.on('data', (chunk: Buffer) => {

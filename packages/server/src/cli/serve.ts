@@ -29,8 +29,10 @@ export async function serve(): Promise<void> {
     logger.info('stopped');
     process.exit(0);
   };
-  process.once('SIGTERM', () => void stop('SIGTERM'));
-  process.once('SIGINT', () => void stop('SIGINT'));
+  // Kept for the whole shutdown: Ctrl-C under `npm start` reaches the server twice (from the terminal and from the
+  // launcher), and a second signal without a handler would kill it before the audit buffer is flushed.
+  process.on('SIGTERM', () => void stop('SIGTERM'));
+  process.on('SIGINT', () => void stop('SIGINT'));
   const address = await app.listen({ port: config.port, host: config.host });
   logger.info(
     { address, store: server.ctx.dbKind, redis: Boolean(config.redisUrl), publicUrl: config.publicUrl },
