@@ -1,2 +1,2 @@
-export declare const mallocTunable: string;
+export declare const mallocTunables: readonly string[];
 export declare function launchEnv(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv;
